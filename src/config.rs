@@ -1,0 +1,298 @@
+//! Settings: embedded defaults (`assets/config.toml`), then the config file,
+//! then `REPLYDESK_*` environment variables, then command-line flags.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULTS: &str = include_str!("../assets/config.toml");
+pub const ENV_PREFIX: &str = "REPLYDESK_";
+pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/replydesk";
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database_url: Secret,
+    pub rep: String,
+    pub undo_window_secs: u64,
+    pub page_size: u32,
+    pub connect_timeout_secs: u64,
+    pub statement_timeout_secs: u64,
+    pub pool_size: usize,
+    pub theme: ThemeSettings,
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+    pub ai: AiSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeSettings {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiSettings {
+    pub provider: String,
+    pub base_url: String,
+    pub api_key: Secret,
+    pub chat_model: String,
+    pub embedding_model: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} cannot be read ({reason}): fix the path given to --config")]
+    Unreadable { path: String, reason: String },
+    #[error("config file {path} is not valid: {reason}; fix it or move it away")]
+    Invalid { path: String, reason: String },
+    #[error("environment variable {var} is not valid: {reason}")]
+    BadEnv { var: String, reason: String },
+}
+
+/// What the command line says, for the settings it overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_path: Option<PathBuf>,
+    pub database_url: Option<Secret>,
+    pub rep: Option<String>,
+}
+
+/// Loaded settings plus anything worth warning about.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub path: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// The platform's config file (`~/.config/replydesk/config.toml` on Linux).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "replydesk").map(|d| d.config_dir().join("config.toml"))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// A `REPLYDESK_*` value as TOML: numbers and booleans typed, the rest strings.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if raw == "true" || raw == "false" {
+        toml::Value::Boolean(raw == "true")
+    } else {
+        toml::Value::String(raw.to_string())
+    }
+}
+
+/// Load with `env` as the environment (a parameter, so tests need no globals).
+pub fn load_from(
+    overrides: &Overrides,
+    env: &BTreeMap<String, String>,
+) -> Result<Loaded, ConfigError> {
+    let mut table: toml::Table = DEFAULTS.parse().map_err(|e: toml::de::Error| ConfigError::Invalid {
+        path: "(built-in defaults)".into(),
+        reason: first_line(&e.to_string()),
+    })?;
+    let mut warnings = Vec::new();
+    let explicit = overrides.config_path.clone();
+    let path = explicit.clone().or_else(default_path);
+    let mut used_path = None;
+    if let Some(p) = &path {
+        match std::fs::read_to_string(p) {
+            Ok(text) => {
+                let file: toml::Table =
+                    text.parse().map_err(|e: toml::de::Error| ConfigError::Invalid {
+                        path: p.display().to_string(),
+                        reason: first_line(e.message()),
+                    })?;
+                merge(&mut table, file);
+                if let Some(w) = permission_warning(p, &text) {
+                    warnings.push(w);
+                }
+                used_path = Some(p.clone());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {}
+            Err(e) => {
+                return Err(ConfigError::Unreadable {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    for (var, raw) in env {
+        let Some(key) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        let mut over = toml::Table::new();
+        let mut cursor = &mut over;
+        for (i, part) in parts.iter().enumerate() {
+            if i + 1 == parts.len() {
+                cursor.insert(part.clone(), env_value(raw));
+            } else {
+                cursor = cursor
+                    .entry(part.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .ok_or_else(|| ConfigError::BadEnv {
+                        var: var.clone(),
+                        reason: "not a section".into(),
+                    })?;
+            }
+        }
+        merge(&mut table, over);
+    }
+    let mut settings: Settings =
+        Settings::deserialize(toml::Value::Table(table)).map_err(|e| match env
+            .keys()
+            .find(|k| k.starts_with(ENV_PREFIX))
+        {
+            Some(_) if used_path.is_none() => ConfigError::BadEnv {
+                var: "REPLYDESK_*".into(),
+                reason: first_line(e.message()),
+            },
+            _ => ConfigError::Invalid {
+                path: used_path
+                    .as_ref()
+                    .map_or("(settings)".to_string(), |p| p.display().to_string()),
+                reason: first_line(e.message()),
+            },
+        })?;
+    // Database URL: flag > REPLYDESK_DATABASE_URL > DATABASE_URL > file > default.
+    if let Some(url) = &overrides.database_url {
+        settings.database_url = url.clone();
+    } else if !env.contains_key("REPLYDESK_DATABASE_URL")
+        && let Some(url) = env.get("DATABASE_URL").filter(|u| !u.is_empty())
+    {
+        settings.database_url = Secret::new(url.clone());
+    }
+    if settings.database_url.is_empty() {
+        settings.database_url = Secret::new(DEFAULT_DATABASE_URL);
+    }
+    if let Some(rep) = &overrides.rep {
+        settings.rep = rep.clone();
+    }
+    if settings.rep.is_empty() {
+        settings.rep = env.get("USER").cloned().unwrap_or_default();
+    }
+    if env.contains_key("NO_COLOR") {
+        settings.theme.name = "mono".into();
+    }
+    Ok(Loaded {
+        settings,
+        path: used_path,
+        warnings,
+    })
+}
+
+/// Load from the process environment.
+pub fn load(overrides: &Overrides) -> Result<Loaded, ConfigError> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    load_from(overrides, &env)
+}
+
+#[cfg(unix)]
+fn permission_warning(path: &Path, text: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    let has_secret = text.contains("api_key") || text.contains("database_url");
+    (mode & 0o077 != 0 && has_secret).then(|| {
+        format!(
+            "warning: config file {} can be read by other users and may hold secrets: chmod 600 {}",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn permission_warning(_path: &Path, _text: &str) -> Option<String> {
+    None
+}
+
+/// A database URL with its password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = userinfo.split(':').next().unwrap_or("");
+    let redacted = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        user.to_string()
+    };
+    let query = redact_query_password(tail);
+    format!("{scheme}://{redacted}@{host}{query}")
+}
+
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_string();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| {
+            if kv.to_ascii_lowercase().starts_with("password=") {
+                "password=***".to_string()
+            } else {
+                kv.to_string()
+            }
+        })
+        .collect();
+    format!("{path}?{}", parts.join("&"))
+}

@@ -1,0 +1,8 @@
+//! replydesk: review AI-drafted replies to sales leads from the terminal.
+//!
+//! The crate's folders are its architecture: `db` holds every SQL statement,
+//! `tui` turns keys into actions, `text` makes outside text safe to draw.
+
+pub mod config;
+pub mod text;
+pub mod db;

@@ -3,6 +3,9 @@
 //! The crate's folders are its architecture: `db` holds every SQL statement,
 //! `tui` turns keys into actions, `text` makes outside text safe to draw.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod text;
 pub mod db;
+pub mod demo;

@@ -1,0 +1,330 @@
+//! What each subcommand does. `main` parses and dispatches here.
+
+use crate::cli::{Cli, Command, FilterArg, InboxArgs, MigrateAction, RepAction, RoleArg, SeedDemoArgs};
+use crate::config::{self, ConfigError, Loaded, Overrides, Secret};
+use crate::db::conversations::{self, InboxQuery, Page, StatusFilter};
+use crate::db::migrate::{self, SchemaState, State};
+use crate::db::pool::{DbConfig, DbOptions};
+use crate::db::{self, DbError, RepRole};
+use crate::demo::{self, SeedError, SeedOptions};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error("terminal error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl AppError {
+    /// 2 for bad input on the command line or in config, 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Config(_) | AppError::Usage(_) | AppError::Db(DbError::BadUrl(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub struct Context {
+    pub loaded: Loaded,
+    pub db: DbConfig,
+}
+
+pub fn context(cli: &Cli) -> Result<Context, AppError> {
+    let loaded = config::load(&Overrides {
+        config_path: cli.config.clone(),
+        database_url: cli.database_url.clone().map(Secret::new),
+        rep: cli.rep.clone(),
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("replydesk: {w}");
+    }
+    let s = &loaded.settings;
+    let db = DbConfig::from_url(
+        s.database_url.expose(),
+        &DbOptions {
+            connect_timeout: Duration::from_secs(s.connect_timeout_secs.max(1)),
+            statement_timeout: Duration::from_secs(s.statement_timeout_secs.max(1)),
+            pool_size: s.pool_size,
+            ..DbOptions::default()
+        },
+    )?;
+    Ok(Context { loaded, db })
+}
+
+fn print_applied(applied: &[migrate::Applied], verb: &str) {
+    for a in applied {
+        eprintln!(
+            "replydesk:   {verb} {:04} {} ({} ms)",
+            a.version,
+            a.name,
+            a.took.as_millis()
+        );
+    }
+}
+
+/// Make sure the schema fits this binary before the inbox opens: migrate an
+/// empty database (first launch), migrate when asked, refuse otherwise.
+pub async fn prepare_schema(db: &DbConfig, migrate_requested: bool) -> Result<(), AppError> {
+    let (mut client, _notes) = db.connect_dedicated().await?;
+    let state = migrate::check(&client).await?;
+    let pending = migrate::MIGRATIONS.len();
+    match state {
+        SchemaState::Current => {
+            if migrate_requested {
+                eprintln!("replydesk: the schema of {} is up to date", db.target());
+            }
+            return Ok(());
+        }
+        SchemaState::Empty => eprintln!(
+            "replydesk: first launch: creating the schema in {} ({pending} migrations)",
+            db.target()
+        ),
+        SchemaState::Behind { pending } if migrate_requested => eprintln!(
+            "replydesk: applying {pending} pending migration(s) to {}",
+            db.target()
+        ),
+        SchemaState::Behind { pending } => return Err(DbError::SchemaBehind { pending }.into()),
+    }
+    let applied = migrate::up(&mut client, None).await?;
+    print_applied(&applied, "applied");
+    Ok(())
+}
+
+pub async fn run_migrate(db: &DbConfig, action: &MigrateAction) -> Result<(), AppError> {
+    let (mut client, _notes) = db.connect_dedicated().await?;
+    match action {
+        MigrateAction::Status => {
+            let rows = migrate::status(&client).await?;
+            println!("{:<8} {:<16} {:<9} {:<14} applied at", "version", "name", "state", "checksum");
+            for r in &rows {
+                let state = match r.state {
+                    State::Applied => "applied",
+                    State::Pending => "pending",
+                    State::Drifted => "DRIFT",
+                    State::Unknown => "unknown",
+                };
+                println!(
+                    "{:<8} {:<16} {:<9} {:<14} {}",
+                    format!("{:04}", r.version),
+                    r.name,
+                    state,
+                    r.checksum.get(..12).unwrap_or(&r.checksum),
+                    r.applied_at
+                        .map(db::error::human_time)
+                        .unwrap_or_else(|| "-".into())
+                );
+            }
+            let pending = rows.iter().filter(|r| r.state == State::Pending).count();
+            println!("{} applied, {pending} pending", rows.len() - pending);
+            if let Some(r) = rows.iter().find(|r| r.state == State::Drifted) {
+                return Err(DbError::Drift {
+                    version: r.version,
+                    name: r.name.clone(),
+                }
+                .into());
+            }
+            if let Some(r) = rows.iter().find(|r| r.state == State::Unknown) {
+                return Err(DbError::SchemaAhead { version: r.version }.into());
+            }
+        }
+        MigrateAction::Up => {
+            let applied = migrate::up(&mut client, None).await?;
+            if applied.is_empty() {
+                eprintln!("replydesk: nothing to apply; the schema is up to date");
+            }
+            print_applied(&applied, "applied");
+        }
+        MigrateAction::Down { n } => {
+            let reverted = migrate::down(&mut client, *n).await?;
+            if reverted.is_empty() {
+                eprintln!("replydesk: nothing to roll back");
+            }
+            print_applied(&reverted, "rolled back");
+        }
+        MigrateAction::Redo => {
+            let reverted = migrate::down(&mut client, 1).await?;
+            print_applied(&reverted, "rolled back");
+            let applied = migrate::up(&mut client, None).await?;
+            print_applied(&applied, "applied");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_seed(db: &DbConfig, args: &SeedDemoArgs) -> Result<(), AppError> {
+    prepare_schema(db, false).await?;
+    if args.if_empty {
+        let (client, _n) = db.connect_dedicated().await?;
+        let existing = demo::existing_conversations(&client).await?;
+        if existing > 0 {
+            eprintln!(
+                "replydesk: the database already has {existing} conversations; not seeding (--if-empty)"
+            );
+            return Ok(());
+        }
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "seeding {bar:40} {human_pos}/{human_len} messages ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress_bar = bar.clone();
+    let report = demo::seed(
+        db,
+        &SeedOptions {
+            conversations: args.conversations as usize,
+            seed: args.seed,
+            streams: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        },
+        move |done, total| {
+            progress_bar.set_length(total);
+            progress_bar.set_position(done);
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    eprintln!(
+        "replydesk: seeded {} conversations, {} messages, {} drafts in {:.1} s ({:.0} messages/s, full-text index included)",
+        report.conversations,
+        report.messages,
+        report.suggestions,
+        report.seconds,
+        report.messages_per_second()
+    );
+    Ok(())
+}
+
+pub async fn run_inbox(ctx: &Context, args: &InboxArgs) -> Result<(), AppError> {
+    let pool = db::connect(&ctx.db).await?;
+    let client = db::pool::client(&pool).await?;
+    let owner = if args.mine {
+        Some(db::reps::find_by_email(&**client, &ctx.loaded.settings.rep).await?.id)
+    } else {
+        None
+    };
+    let filter = match args.filter {
+        FilterArg::NeedsReply => StatusFilter::NeedsReply,
+        FilterArg::Waiting => StatusFilter::Waiting,
+        FilterArg::All => StatusFilter::All,
+        FilterArg::Archived => StatusFilter::Archived,
+    };
+    let rows = conversations::page(
+        &**client,
+        &InboxQuery { filter, owner },
+        Page::First,
+        args.limit,
+    )
+    .await?;
+    if args.json {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+        }
+        return Ok(());
+    }
+    let counts = conversations::counts(&**client, owner).await?;
+    println!(
+        "{:>7}  {:<11}  {:<22}  {:<40}  {:>5}  {:>4}",
+        "id", "status", "lead", "subject", "draft", "msgs"
+    );
+    for r in &rows {
+        println!(
+            "{:>7}  {:<11}  {:<22}  {:<40}  {:>5}  {:>4}",
+            r.id,
+            r.status.label(),
+            cell(&r.lead_name, 22),
+            cell(&r.subject, 40),
+            r.pending_confidence
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            r.message_count
+        );
+    }
+    println!(
+        "{} shown · needs reply {} · waiting {} · archived {} · all {}",
+        rows.len(),
+        counts.needs_reply,
+        counts.waiting,
+        counts.archived,
+        counts.total()
+    );
+    Ok(())
+}
+
+pub async fn run_rep(ctx: &Context, action: &RepAction) -> Result<(), AppError> {
+    let pool = db::connect(&ctx.db).await?;
+    let client = db::pool::client(&pool).await?;
+    match action {
+        RepAction::Add { email, name, role } => {
+            let email = email.trim();
+            if !email.contains('@') || email.len() < 3 {
+                return Err(AppError::Usage(format!(
+                    "\"{email}\" is not an email address: give the rep's email, e.g. dana@example.com"
+                )));
+            }
+            let name = name
+                .clone()
+                .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string());
+            let role = match role {
+                RoleArg::Rep => RepRole::Rep,
+                RoleArg::Manager => RepRole::Manager,
+                RoleArg::Admin => RepRole::Admin,
+            };
+            let rep = db::reps::upsert(&**client, email, &name, role).await?;
+            println!("rep {} <{}> ({:?})", rep.display_name, rep.email, rep.role);
+        }
+        RepAction::List => {
+            for r in db::reps::list(&**client).await? {
+                println!("{:<32} {:<24} {:?}", r.email, r.display_name, r.role);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Everything but opening the inbox.
+pub async fn dispatch(cli: &Cli, ctx: &Context) -> Result<bool, AppError> {
+    match &cli.command {
+        Some(Command::Migrate { action }) => run_migrate(&ctx.db, action).await?,
+        Some(Command::SeedDemo(args)) => run_seed(&ctx.db, args).await?,
+        Some(Command::Inbox(args)) => run_inbox(ctx, args).await?,
+        Some(Command::Rep { action }) => run_rep(ctx, action).await?,
+        None => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Open the inbox for the configured rep.
+pub async fn open_inbox(ctx: &Context) -> Result<(), AppError> {
+    let pool = db::connect(&ctx.db).await?;
+    let rep = {
+        let client = db::pool::client(&pool).await?;
+        db::reps::find_by_email(&**client, &ctx.loaded.settings.rep).await?
+    };
+    let _ = rep;
+    run_inbox(
+        ctx,
+        &InboxArgs {
+            filter: FilterArg::NeedsReply,
+            mine: false,
+            limit: 20,
+            json: false,
+        },
+    )
+    .await
+}
+
+/// A table cell: outside text made safe and cut to `width` columns.
+fn cell(s: &str, width: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(width).collect()
+}

@@ -225,7 +225,9 @@ async fn ensure_table(client: &Client) -> Result<(), DbError> {
     Ok(())
 }
 
-fn map_failure(m: &Migration, e: tokio_postgres::Error) -> DbError {
+/// The one-line error for a migration that failed (pgvector missing or not
+/// creatable get their own instructions).
+pub fn map_failure(m: &Migration, e: tokio_postgres::Error) -> DbError {
     if let Some(db) = e.as_db_error() {
         if db.message().contains("pgvector is not installed") {
             return DbError::PgvectorMissing;

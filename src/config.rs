@@ -190,22 +190,25 @@ pub fn load_from(
         }
         merge(&mut table, over);
     }
-    let mut settings: Settings =
-        Settings::deserialize(toml::Value::Table(table)).map_err(|e| match env
-            .keys()
-            .find(|k| k.starts_with(ENV_PREFIX))
-        {
-            Some(_) if used_path.is_none() => ConfigError::BadEnv {
+    // Deserialize from text so an error can name the key it is about.
+    let merged = toml::to_string(&table).unwrap_or_default();
+    let mut settings: Settings = toml::from_str(&merged).map_err(|e| {
+        let key = e.span().map(|span| key_at(&merged, span.start));
+        let reason = match key {
+            Some(k) if !k.is_empty() => format!("{k}: {}", first_line(e.message())),
+            _ => first_line(e.message()),
+        };
+        match &used_path {
+            Some(p) => ConfigError::Invalid {
+                path: p.display().to_string(),
+                reason,
+            },
+            None => ConfigError::BadEnv {
                 var: "REPLYDESK_*".into(),
-                reason: first_line(e.message()),
+                reason,
             },
-            _ => ConfigError::Invalid {
-                path: used_path
-                    .as_ref()
-                    .map_or("(settings)".to_string(), |p| p.display().to_string()),
-                reason: first_line(e.message()),
-            },
-        })?;
+        }
+    })?;
     // Database URL: flag > REPLYDESK_DATABASE_URL > DATABASE_URL > file > default.
     if let Some(url) = &overrides.database_url {
         settings.database_url = url.clone();
@@ -231,6 +234,23 @@ pub fn load_from(
         path: used_path,
         warnings,
     })
+}
+
+/// The dotted key of the `key = value` line holding byte `pos` of `text`.
+fn key_at(text: &str, pos: usize) -> String {
+    let before = text.get(..pos).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").trim();
+    let section = before[..line_start]
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
+    match section {
+        Some(s) if !key.is_empty() && !line.starts_with('[') => format!("{s}.{key}"),
+        _ => key.to_string(),
+    }
 }
 
 /// Load from the process environment.
@@ -268,7 +288,7 @@ pub fn redact_url(url: &str) -> String {
         None => (rest, ""),
     };
     let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_string();
+        return format!("{scheme}://{authority}{}", redact_query_password(tail));
     };
     let user = userinfo.split(':').next().unwrap_or("");
     let redacted = if userinfo.contains(':') {

@@ -191,6 +191,8 @@ CREATE TABLE suggestions (
 -- The workflow's central rule: at most one pending draft per conversation.
 CREATE UNIQUE INDEX suggestions_one_pending_idx ON suggestions (conversation_id) WHERE status = 'pending';
 CREATE INDEX suggestions_conversation_idx ON suggestions (conversation_id, id DESC);
+-- Deleting a message (undo, GDPR erase) cascades through for_message_id.
+CREATE INDEX suggestions_for_message_idx ON suggestions (for_message_id);
 CREATE INDEX suggestions_decided_idx ON suggestions (decided_at) WHERE decided_at IS NOT NULL;
 CREATE TRIGGER suggestions_updated_at BEFORE UPDATE ON suggestions
   FOR EACH ROW EXECUTE FUNCTION replydesk_set_updated_at();

@@ -1,6 +1,8 @@
 //! What each subcommand does. `main` parses and dispatches here.
 
-use crate::cli::{Cli, Command, FilterArg, InboxArgs, MigrateAction, RepAction, RoleArg, SeedDemoArgs};
+use crate::cli::{
+    Cli, Command, FilterArg, InboxArgs, MigrateAction, RepAction, RoleArg, SeedDemoArgs,
+};
 use crate::config::{self, ConfigError, Loaded, Overrides, Secret};
 use crate::db::conversations::{self, InboxQuery, Page, StatusFilter};
 use crate::db::migrate::{self, SchemaState, State};
@@ -104,7 +106,10 @@ pub async fn run_migrate(db: &DbConfig, action: &MigrateAction) -> Result<(), Ap
     match action {
         MigrateAction::Status => {
             let rows = migrate::status(&client).await?;
-            println!("{:<8} {:<16} {:<9} {:<14} applied at", "version", "name", "state", "checksum");
+            println!(
+                "{:<8} {:<16} {:<9} {:<14} applied at",
+                "version", "name", "state", "checksum"
+            );
             for r in &rows {
                 let state = match r.state {
                     State::Applied => "applied",
@@ -209,7 +214,11 @@ pub async fn run_inbox(ctx: &Context, args: &InboxArgs) -> Result<(), AppError> 
     let pool = db::connect(&ctx.db).await?;
     let client = db::pool::client(&pool).await?;
     let owner = if args.mine {
-        Some(db::reps::find_by_email(&**client, &ctx.loaded.settings.rep).await?.id)
+        Some(
+            db::reps::find_by_email(&**client, &ctx.loaded.settings.rep)
+                .await?
+                .id,
+        )
     } else {
         None
     };
@@ -220,7 +229,7 @@ pub async fn run_inbox(ctx: &Context, args: &InboxArgs) -> Result<(), AppError> 
         FilterArg::Archived => StatusFilter::Archived,
     };
     let rows = conversations::page(
-        &**client,
+        &client,
         &InboxQuery { filter, owner },
         Page::First,
         args.limit,
@@ -311,20 +320,17 @@ pub async fn open_inbox(ctx: &Context) -> Result<(), AppError> {
         let client = db::pool::client(&pool).await?;
         db::reps::find_by_email(&**client, &ctx.loaded.settings.rep).await?
     };
-    let _ = rep;
-    run_inbox(
-        ctx,
-        &InboxArgs {
-            filter: FilterArg::NeedsReply,
-            mine: false,
-            limit: 20,
-            json: false,
-        },
-    )
-    .await
+    crate::tui::run(crate::tui::Launch {
+        settings: ctx.loaded.settings.clone(),
+        db: ctx.db.clone(),
+        pool,
+        rep,
+    })
+    .await?;
+    Ok(())
 }
 
 /// A table cell: outside text made safe and cut to `width` columns.
 fn cell(s: &str, width: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(width).collect()
+    crate::text::truncate_to_width(&crate::text::sanitize_line(s), width)
 }

@@ -136,10 +136,13 @@ pub fn load_from(
     overrides: &Overrides,
     env: &BTreeMap<String, String>,
 ) -> Result<Loaded, ConfigError> {
-    let mut table: toml::Table = DEFAULTS.parse().map_err(|e: toml::de::Error| ConfigError::Invalid {
-        path: "(built-in defaults)".into(),
-        reason: first_line(&e.to_string()),
-    })?;
+    let mut table: toml::Table =
+        DEFAULTS
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                path: "(built-in defaults)".into(),
+                reason: first_line(&e.to_string()),
+            })?;
     let mut warnings = Vec::new();
     let explicit = overrides.config_path.clone();
     let path = explicit.clone().or_else(default_path);
@@ -148,10 +151,11 @@ pub fn load_from(
         match std::fs::read_to_string(p) {
             Ok(text) => {
                 let file: toml::Table =
-                    text.parse().map_err(|e: toml::de::Error| ConfigError::Invalid {
-                        path: p.display().to_string(),
-                        reason: first_line(e.message()),
-                    })?;
+                    text.parse()
+                        .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                            path: p.display().to_string(),
+                            reason: first_line(e.message()),
+                        })?;
                 merge(&mut table, file);
                 if let Some(w) = permission_warning(p, &text) {
                     warnings.push(w);

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod text;
 pub mod db;
 pub mod demo;
+pub mod text;
+pub mod tui;

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("replydesk: cannot start the async runtime: {e}");
@@ -15,9 +18,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = e
-                .downcast_ref::<AppError>()
-                .map_or(1, AppError::exit_code);
+            let code = e.downcast_ref::<AppError>().map_or(1, AppError::exit_code);
             eprintln!("replydesk: {e}");
             ExitCode::from(code)
         }

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn file(text: &str) -> tempfile_like::File {
@@ -20,7 +23,8 @@ mod tempfile_like {
         pub fn new(text: &str) -> File {
             static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("replydesk-config-test-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("replydesk-config-test-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             let path = dir.join(format!("config-{n}.toml"));
             let mut f = std::fs::File::create(&path).unwrap();
@@ -59,7 +63,9 @@ fn defaults_apply_without_file_or_env() {
 
 #[test]
 fn flag_beats_env_beats_file_beats_defaults() {
-    let f = file("undo_window_secs = 20\npage_size = 30\ndatabase_url = \"postgres://file/db\"\nrep = \"file@example.com\"\n[theme]\nname = \"mono\"\n");
+    let f = file(
+        "undo_window_secs = 20\npage_size = 30\ndatabase_url = \"postgres://file/db\"\nrep = \"file@example.com\"\n[theme]\nname = \"mono\"\n",
+    );
     // file over defaults
     let s = load_from(&with_file(&f), &env(&[])).unwrap().settings;
     assert_eq!((s.undo_window_secs, s.page_size), (20, 30));
@@ -77,7 +83,10 @@ fn flag_beats_env_beats_file_beats_defaults() {
     assert_eq!(s.page_size, 30, "untouched keys keep the file's value");
     assert_eq!(s.database_url.expose(), "postgres://env/db");
     assert_eq!(s.rep, "env@example.com");
-    assert_eq!(s.ai.chat_model, "gpt-x", "nested keys with a double underscore");
+    assert_eq!(
+        s.ai.chat_model, "gpt-x",
+        "nested keys with a double underscore"
+    );
     // REPLYDESK_DATABASE_URL beats DATABASE_URL
     let e2 = env(&[
         ("DATABASE_URL", "postgres://env/db"),
@@ -97,21 +106,32 @@ fn flag_beats_env_beats_file_beats_defaults() {
 #[test]
 fn no_color_forces_the_mono_theme() {
     let missing = Overrides::default();
-    let s = load_from(&missing, &env(&[("NO_COLOR", "1")])).unwrap().settings;
+    let s = load_from(&missing, &env(&[("NO_COLOR", "1")]))
+        .unwrap()
+        .settings;
     assert_eq!(s.theme.name, "mono");
 }
 
 #[test]
 fn bad_files_and_values_give_one_line_errors() {
     let f = file("undo_window_secs = \"ten\"\n");
-    let err = load_from(&with_file(&f), &env(&[])).unwrap_err().to_string();
+    let err = load_from(&with_file(&f), &env(&[]))
+        .unwrap_err()
+        .to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("is not valid") && err.contains("undo_window_secs"), "{err}");
+    assert!(
+        err.contains("is not valid") && err.contains("undo_window_secs"),
+        "{err}"
+    );
     let f = file("this is not toml");
-    let err = load_from(&with_file(&f), &env(&[])).unwrap_err().to_string();
+    let err = load_from(&with_file(&f), &env(&[]))
+        .unwrap_err()
+        .to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     let f = file("unknown_key = 1\n");
-    let err = load_from(&with_file(&f), &env(&[])).unwrap_err().to_string();
+    let err = load_from(&with_file(&f), &env(&[]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown_key"), "{err}");
     let o = Overrides {
         config_path: Some("/nonexistent/replydesk.toml".into()),
@@ -125,13 +145,20 @@ fn bad_files_and_values_give_one_line_errors() {
 fn secrets_never_show_in_debug_or_errors() {
     let f = file("[ai]\napi_key = \"sk-very-secret-key\"\ndatabase_url = \"x\"\n");
     // An invalid file that contains a key: the error must not echo it.
-    let err = load_from(&with_file(&f), &env(&[])).unwrap_err().to_string();
+    let err = load_from(&with_file(&f), &env(&[]))
+        .unwrap_err()
+        .to_string();
     assert!(!err.contains("sk-very-secret-key"), "{err}");
 
-    let f = file("database_url = \"postgres://u:hunter2@db/x\"\n[ai]\napi_key = \"sk-very-secret-key\"\n");
+    let f = file(
+        "database_url = \"postgres://u:hunter2@db/x\"\n[ai]\napi_key = \"sk-very-secret-key\"\n",
+    );
     let loaded = load_from(&with_file(&f), &env(&[])).unwrap();
     let dump = format!("{:?}", loaded.settings);
-    assert!(!dump.contains("sk-very-secret-key") && !dump.contains("hunter2"), "{dump}");
+    assert!(
+        !dump.contains("sk-very-secret-key") && !dump.contains("hunter2"),
+        "{dump}"
+    );
     assert!(dump.contains("***"));
     assert_eq!(format!("{}", loaded.settings.ai.api_key), "***");
     assert_eq!(loaded.settings.ai.api_key.expose(), "sk-very-secret-key");
@@ -153,11 +180,17 @@ fn a_config_readable_by_others_with_secrets_is_warned_about() {
 
 #[test]
 fn urls_are_redacted_for_messages() {
-    assert_eq!(redact_url("postgres://u:hunter2@db:5432/x"), "postgres://u:***@db:5432/x");
+    assert_eq!(
+        redact_url("postgres://u:hunter2@db:5432/x"),
+        "postgres://u:***@db:5432/x"
+    );
     assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
     assert_eq!(
         redact_url("postgres://db/x?user=u&password=hunter2"),
         "postgres://db/x?user=u&password=***"
     );
-    assert_eq!(redact_url("postgres://p%40ss:w@rd@db/x"), "postgres://p%40ss:***@db/x");
+    assert_eq!(
+        redact_url("postgres://p%40ss:w@rd@db/x"),
+        "postgres://p%40ss:***@db/x"
+    );
 }

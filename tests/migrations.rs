@@ -43,8 +43,17 @@ async fn up_down_up_gives_the_same_schema_and_down_removes_everything() {
     let applied = migrate::up(&mut c, None).await.unwrap();
     assert_eq!(applied.len(), MIGRATIONS.len());
     let first = schema_dump(&c).await;
-    assert!(first.iter().any(|l| l.starts_with("index messages_search_idx")), "GIN index exists");
-    assert!(first.iter().any(|l| l.starts_with("index suggestions_one_pending_idx")));
+    assert!(
+        first
+            .iter()
+            .any(|l| l.starts_with("index messages_search_idx")),
+        "GIN index exists"
+    );
+    assert!(
+        first
+            .iter()
+            .any(|l| l.starts_with("index suggestions_one_pending_idx"))
+    );
     let reverted = migrate::down(&mut c, MIGRATIONS.len()).await.unwrap();
     assert_eq!(reverted.len(), MIGRATIONS.len());
     let after_down = schema_dump(&c).await;
@@ -70,25 +79,36 @@ async fn status_lists_pending_then_applied_with_checksums() {
     assert!(rows[1..].iter().all(|r| r.state == State::Pending));
     assert_eq!(
         migrate::check(&c).await.unwrap(),
-        SchemaState::Behind { pending: MIGRATIONS.len() - 1 }
+        SchemaState::Behind {
+            pending: MIGRATIONS.len() - 1
+        }
     );
     migrate::up(&mut c, None).await.unwrap();
     assert_eq!(migrate::check(&c).await.unwrap(), SchemaState::Current);
     // redo = down 1 + up
     migrate::down(&mut c, 1).await.unwrap();
-    assert!(matches!(migrate::check(&c).await.unwrap(), SchemaState::Behind { pending: 1 }));
+    assert!(matches!(
+        migrate::check(&c).await.unwrap(),
+        SchemaState::Behind { pending: 1 }
+    ));
 }
 
 #[tokio::test]
 async fn drift_and_a_newer_schema_are_refused() {
     let t = TestDb::new().await;
     let mut c = t.raw().await;
-    c.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2", &[])
-        .await
-        .unwrap();
+    c.execute(
+        "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2",
+        &[],
+    )
+    .await
+    .unwrap();
     let err = migrate::check(&c).await.unwrap_err();
     assert!(matches!(err, DbError::Drift { version: 2, .. }), "{err}");
-    assert!(migrate::up(&mut c, None).await.is_err(), "up refuses drift too");
+    assert!(
+        migrate::up(&mut c, None).await.is_err(),
+        "up refuses drift too"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_replydesk"))
         .args(["--database-url", &t.url, "migrate", "status"])
         .output()
@@ -110,14 +130,20 @@ async fn drift_and_a_newer_schema_are_refused() {
     .await
     .unwrap();
     let err = migrate::check(&c).await.unwrap_err();
-    assert!(matches!(err, DbError::SchemaAhead { version: 9999 }), "{err}");
+    assert!(
+        matches!(err, DbError::SchemaAhead { version: 9999 }),
+        "{err}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_replydesk"))
         .args(["--database-url", &t.url, "--rep", "x@example.com"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ahead of this replydesk") && err.contains("upgrade replydesk"), "{err}");
+    assert!(
+        err.contains("ahead of this replydesk") && err.contains("upgrade replydesk"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -137,7 +163,11 @@ async fn a_schema_behind_the_binary_is_refused_with_the_command_to_run() {
         .args(["--database-url", &t.url, "--migrate", "--no-tui"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(migrate::check(&c).await.unwrap(), SchemaState::Current);
 }
 
@@ -161,10 +191,18 @@ async fn eight_concurrent_migrate_processes_end_with_one_schema() {
         assert!(out.status.success(), "a migrate process failed: {err}");
         applied_lines += err.lines().filter(|l| l.contains("applied 0")).count();
     }
-    assert_eq!(applied_lines, MIGRATIONS.len(), "each migration applied exactly once in all");
+    assert_eq!(
+        applied_lines,
+        MIGRATIONS.len(),
+        "each migration applied exactly once in all"
+    );
     let c = t.raw().await;
     assert_eq!(migrate::check(&c).await.unwrap(), SchemaState::Current);
-    let n: i64 = c.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, MIGRATIONS.len() as i64);
 }
 
@@ -180,7 +218,10 @@ async fn missing_pgvector_gives_install_instructions() {
     let mapped = migrate::map_failure(m, err);
     assert!(matches!(mapped, DbError::PgvectorMissing), "{mapped}");
     let line = mapped.to_string();
-    assert!(line.contains("pgvector is not installed") && line.contains("replydesk --migrate"), "{line}");
+    assert!(
+        line.contains("pgvector is not installed") && line.contains("replydesk --migrate"),
+        "{line}"
+    );
 }
 
 #[tokio::test]

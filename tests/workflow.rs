@@ -35,7 +35,10 @@ async fn approval_race_has_exactly_one_winner_every_round() {
     let t = TestDb::new().await;
     let mut reps = Vec::new();
     for k in 0..8 {
-        reps.push(t.rep(&format!("rep{k}@example.com"), &format!("Rep {k}")).await);
+        reps.push(
+            t.rep(&format!("rep{k}@example.com"), &format!("Rep {k}"))
+                .await,
+        );
     }
     for round in 0..200 {
         let (conv, sid) = t.conversation_with_draft(&format!("r{round}")).await;
@@ -46,10 +49,14 @@ async fn approval_race_has_exactly_one_winner_every_round() {
                 let mut c = pool.get().await.unwrap();
                 let c: &mut tokio_postgres::Client = &mut c;
                 match k % 3 {
-                    0 => suggestions::approve(c, sid, &rep, WINDOW).await.map(|_| "approve"),
-                    1 => suggestions::approve_edited(c, sid, &rep, &format!("edited by {k}"), WINDOW)
+                    0 => suggestions::approve(c, sid, &rep, WINDOW)
                         .await
-                        .map(|_| "edit"),
+                        .map(|_| "approve"),
+                    1 => {
+                        suggestions::approve_edited(c, sid, &rep, &format!("edited by {k}"), WINDOW)
+                            .await
+                            .map(|_| "edit")
+                    }
                     _ => suggestions::reject(c, sid, &rep, RejectionReason::WrongTone, None)
                         .await
                         .map(|_| "reject"),
@@ -68,16 +75,33 @@ async fn approval_race_has_exactly_one_winner_every_round() {
                 Err(e) => panic!("round {round}: unexpected error {e}"),
             }
         }
-        assert_eq!(wins.len(), 1, "round {round}: exactly one winner, got {wins:?}");
+        assert_eq!(
+            wins.len(),
+            1,
+            "round {round}: exactly one winner, got {wins:?}"
+        );
         assert_eq!(losses, 7);
         let outbound = t
             .count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND direction = 'outbound'", &[&conv])
             .await;
-        let outbox = t.count("SELECT count(*) FROM outbox WHERE conversation_id = $1", &[&conv]).await;
+        let outbox = t
+            .count(
+                "SELECT count(*) FROM outbox WHERE conversation_id = $1",
+                &[&conv],
+            )
+            .await;
         let expected = if wins[0] == "reject" { 0 } else { 1 };
-        assert_eq!((outbound, outbox), (expected, expected), "round {round} ({})", wins[0]);
+        assert_eq!(
+            (outbound, outbox),
+            (expected, expected),
+            "round {round} ({})",
+            wins[0]
+        );
         let events = t
-            .count("SELECT count(*) FROM events WHERE suggestion_id = $1", &[&sid])
+            .count(
+                "SELECT count(*) FROM events WHERE suggestion_id = $1",
+                &[&sid],
+            )
             .await;
         assert_eq!(events, 1, "one event for the one decision");
     }
@@ -90,18 +114,26 @@ async fn lost_race_names_who_and_changes_nothing() {
     let sam = t.rep("sam@example.com", "Sam Patel").await;
     let (conv, sid) = t.conversation_with_draft("x").await;
     let mut c = t.raw().await;
-    suggestions::approve(&mut c, sid, &dana, WINDOW).await.unwrap();
+    suggestions::approve(&mut c, sid, &dana, WINDOW)
+        .await
+        .unwrap();
     let err = suggestions::reject(&mut c, sid, &sam, RejectionReason::Other, Some("no"))
         .await
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.starts_with("already approved by Dana Cruz <dana@example.com> at "), "{msg}");
+    assert!(
+        msg.starts_with("already approved by Dana Cruz <dana@example.com> at "),
+        "{msg}"
+    );
     assert_eq!(suggestion_status(&t, sid).await, SuggestionStatus::Approved);
     assert_eq!(status_of(&t, conv).await, ConversationStatus::Waiting);
     let reason: Option<RejectionReason> = t
         .client()
         .await
-        .query_one("SELECT rejection_reason FROM suggestions WHERE id = $1", &[&sid])
+        .query_one(
+            "SELECT rejection_reason FROM suggestions WHERE id = $1",
+            &[&sid],
+        )
         .await
         .unwrap()
         .get(0);
@@ -114,7 +146,9 @@ async fn approve_writes_message_outbox_event_and_threading() {
     let dana = t.rep("dana@example.com", "Dana Cruz").await;
     let (conv, sid) = t.conversation_with_draft("a").await;
     let mut c = t.raw().await;
-    let d = suggestions::approve(&mut c, sid, &dana, Duration::from_secs(10)).await.unwrap();
+    let d = suggestions::approve(&mut c, sid, &dana, Duration::from_secs(10))
+        .await
+        .unwrap();
     let row = t
         .client()
         .await
@@ -127,9 +161,15 @@ async fn approve_writes_message_outbox_event_and_threading() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, OutboxStatus>(0), OutboxStatus::Queued);
-    assert_eq!(row.get::<_, Vec<String>>(1), vec!["a@lead.example".to_string()]);
+    assert_eq!(
+        row.get::<_, Vec<String>>(1),
+        vec!["a@lead.example".to_string()]
+    );
     assert_eq!(row.get::<_, String>(2), "Re: Bike a");
-    assert_eq!(row.get::<_, Option<String>>(3).as_deref(), Some("<a@lead.example>"));
+    assert_eq!(
+        row.get::<_, Option<String>>(3).as_deref(),
+        Some("<a@lead.example>")
+    );
     assert!(row.get::<_, bool>(4), "send_after is the undo window away");
     assert_eq!(row.get::<_, String>(5), "outbound");
     assert_eq!(row.get::<_, i32>(6), 2);
@@ -138,7 +178,10 @@ async fn approve_writes_message_outbox_event_and_threading() {
     let kinds: Vec<String> = t
         .client()
         .await
-        .query("SELECT kind FROM events WHERE conversation_id = $1", &[&conv])
+        .query(
+            "SELECT kind FROM events WHERE conversation_id = $1",
+            &[&conv],
+        )
         .await
         .unwrap()
         .iter()
@@ -154,21 +197,33 @@ async fn edit_records_final_body_and_distance() {
     let (_conv, sid) = t.conversation_with_draft("e").await;
     let mut c = t.raw().await;
     let edited = "Hi e, yes it is still available. Come by Saturday!";
-    let d = suggestions::approve_edited(&mut c, sid, &dana, edited, WINDOW).await.unwrap();
+    let d = suggestions::approve_edited(&mut c, sid, &dana, edited, WINDOW)
+        .await
+        .unwrap();
     assert_eq!(d.status, SuggestionStatus::Edited);
     let row = t
         .client()
         .await
-        .query_one("SELECT status, final_body, edit_distance FROM suggestions WHERE id = $1", &[&sid])
+        .query_one(
+            "SELECT status, final_body, edit_distance FROM suggestions WHERE id = $1",
+            &[&sid],
+        )
         .await
         .unwrap();
     assert_eq!(row.get::<_, SuggestionStatus>(0), SuggestionStatus::Edited);
     assert_eq!(row.get::<_, String>(1), edited);
-    assert_eq!(row.get::<_, Option<i32>>(2), Some(18), "\" Come by Saturday!\" was added");
+    assert_eq!(
+        row.get::<_, Option<i32>>(2),
+        Some(18),
+        "\" Come by Saturday!\" was added"
+    );
     let body: String = t
         .client()
         .await
-        .query_one("SELECT body FROM outbox WHERE id = $1", &[&d.queued.outbox_id])
+        .query_one(
+            "SELECT body FROM outbox WHERE id = $1",
+            &[&d.queued.outbox_id],
+        )
         .await
         .unwrap()
         .get(0);
@@ -181,22 +236,42 @@ async fn reject_keeps_needs_reply_and_records_reason() {
     let dana = t.rep("dana@example.com", "Dana Cruz").await;
     let (conv, sid) = t.conversation_with_draft("r").await;
     let mut c = t.raw().await;
-    suggestions::reject(&mut c, sid, &dana, RejectionReason::WrongFacts, Some("  price is wrong "))
-        .await
-        .unwrap();
+    suggestions::reject(
+        &mut c,
+        sid,
+        &dana,
+        RejectionReason::WrongFacts,
+        Some("  price is wrong "),
+    )
+    .await
+    .unwrap();
     let row = t
         .client()
         .await
-        .query_one("SELECT status, rejection_reason, rejection_note FROM suggestions WHERE id = $1", &[&sid])
+        .query_one(
+            "SELECT status, rejection_reason, rejection_note FROM suggestions WHERE id = $1",
+            &[&sid],
+        )
         .await
         .unwrap();
-    assert_eq!(row.get::<_, SuggestionStatus>(0), SuggestionStatus::Rejected);
-    assert_eq!(row.get::<_, Option<RejectionReason>>(1), Some(RejectionReason::WrongFacts));
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("price is wrong"));
+    assert_eq!(
+        row.get::<_, SuggestionStatus>(0),
+        SuggestionStatus::Rejected
+    );
+    assert_eq!(
+        row.get::<_, Option<RejectionReason>>(1),
+        Some(RejectionReason::WrongFacts)
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>(2).as_deref(),
+        Some("price is wrong")
+    );
     assert_eq!(status_of(&t, conv).await, ConversationStatus::NeedsReply);
     assert_eq!(t.count("SELECT count(*) FROM outbox", &[]).await, 0);
     // The rep then writes their own reply.
-    let d = suggestions::compose(&mut c, conv, &dana, "My own words.", WINDOW).await.unwrap();
+    let d = suggestions::compose(&mut c, conv, &dana, "My own words.", WINDOW)
+        .await
+        .unwrap();
     assert_eq!(d.suggestion_id, None);
     assert_eq!(status_of(&t, conv).await, ConversationStatus::Waiting);
 }
@@ -207,22 +282,36 @@ async fn undo_inside_the_window_restores_everything() {
     let dana = t.rep("dana@example.com", "Dana Cruz").await;
     let (conv, sid) = t.conversation_with_draft("u").await;
     let mut c = t.raw().await;
-    let d = suggestions::approve_edited(&mut c, sid, &dana, "changed", WINDOW).await.unwrap();
-    let undone = suggestions::undo(&mut c, d.queued.outbox_id, &dana).await.unwrap();
+    let d = suggestions::approve_edited(&mut c, sid, &dana, "changed", WINDOW)
+        .await
+        .unwrap();
+    let undone = suggestions::undo(&mut c, d.queued.outbox_id, &dana)
+        .await
+        .unwrap();
     assert_eq!(undone.suggestion_status, Some(SuggestionStatus::Pending));
     assert_eq!(suggestion_status(&t, sid).await, SuggestionStatus::Pending);
     assert_eq!(status_of(&t, conv).await, ConversationStatus::NeedsReply);
     let row = t
         .client()
         .await
-        .query_one("SELECT status, message_id FROM outbox WHERE id = $1", &[&d.queued.outbox_id])
+        .query_one(
+            "SELECT status, message_id FROM outbox WHERE id = $1",
+            &[&d.queued.outbox_id],
+        )
         .await
         .unwrap();
     assert_eq!(row.get::<_, OutboxStatus>(0), OutboxStatus::Cancelled);
-    assert_eq!(row.get::<_, Option<i64>>(1), None, "the outbound message is gone from the thread");
     assert_eq!(
-        t.count("SELECT count(*) FROM messages WHERE conversation_id = $1 AND direction = 'outbound'", &[&conv])
-            .await,
+        row.get::<_, Option<i64>>(1),
+        None,
+        "the outbound message is gone from the thread"
+    );
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND direction = 'outbound'",
+            &[&conv]
+        )
+        .await,
         0
     );
     let (count, final_body): (i32, Option<String>) = {
@@ -239,9 +328,13 @@ async fn undo_inside_the_window_restores_everything() {
     };
     assert_eq!((count, final_body), (1, None));
     // The draft can be decided again.
-    suggestions::approve(&mut c, sid, &dana, WINDOW).await.unwrap();
+    suggestions::approve(&mut c, sid, &dana, WINDOW)
+        .await
+        .unwrap();
     // Undo twice is refused.
-    let err = suggestions::undo(&mut c, d.queued.outbox_id, &dana).await.unwrap_err();
+    let err = suggestions::undo(&mut c, d.queued.outbox_id, &dana)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DbError::UndoTooLate(_)), "{err}");
 }
 
@@ -252,25 +345,40 @@ async fn undo_after_the_window_or_once_sending_is_refused() {
     let mut c = t.raw().await;
 
     let (conv, sid) = t.conversation_with_draft("late").await;
-    let d = suggestions::approve(&mut c, sid, &dana, Duration::ZERO).await.unwrap();
-    let err = suggestions::undo(&mut c, d.queued.outbox_id, &dana).await.unwrap_err();
+    let d = suggestions::approve(&mut c, sid, &dana, Duration::ZERO)
+        .await
+        .unwrap();
+    let err = suggestions::undo(&mut c, d.queued.outbox_id, &dana)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("the undo window closed"), "{err}");
     assert_eq!(suggestion_status(&t, sid).await, SuggestionStatus::Approved);
     assert_eq!(status_of(&t, conv).await, ConversationStatus::Waiting);
 
     let (conv, sid) = t.conversation_with_draft("sending").await;
-    let d = suggestions::approve(&mut c, sid, &dana, WINDOW).await.unwrap();
-    t.client()
-        .await
-        .execute("UPDATE outbox SET status = 'sending' WHERE id = $1", &[&d.queued.outbox_id])
+    let d = suggestions::approve(&mut c, sid, &dana, WINDOW)
         .await
         .unwrap();
-    let err = suggestions::undo(&mut c, d.queued.outbox_id, &dana).await.unwrap_err();
+    t.client()
+        .await
+        .execute(
+            "UPDATE outbox SET status = 'sending' WHERE id = $1",
+            &[&d.queued.outbox_id],
+        )
+        .await
+        .unwrap();
+    let err = suggestions::undo(&mut c, d.queued.outbox_id, &dana)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("sending has started"), "{err}");
     assert_eq!(suggestion_status(&t, sid).await, SuggestionStatus::Approved);
     assert_eq!(status_of(&t, conv).await, ConversationStatus::Waiting);
     assert_eq!(
-        t.count("SELECT count(*) FROM messages WHERE conversation_id = $1", &[&conv]).await,
+        t.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1",
+            &[&conv]
+        )
+        .await,
         2,
         "the outbound message stays"
     );
@@ -290,7 +398,10 @@ async fn one_pending_per_conversation_and_new_inbound_supersedes() {
         model: "test".into(),
         context: serde_json::json!({}),
     };
-    assert_eq!(suggestions::create_pending(&**c, &second).await.unwrap(), None);
+    assert_eq!(
+        suggestions::create_pending(&**c, &second).await.unwrap(),
+        None
+    );
     // The unique index holds even against a direct insert.
     let err = c
         .execute(
@@ -320,13 +431,21 @@ async fn one_pending_per_conversation_and_new_inbound_supersedes() {
     .await
     .unwrap();
     assert!(mid.is_some());
-    assert_eq!(suggestion_status(&t, sid).await, SuggestionStatus::Superseded);
+    assert_eq!(
+        suggestion_status(&t, sid).await,
+        SuggestionStatus::Superseded
+    );
     let c = t.client().await;
     let third = suggestions::create_pending(&**c, &second).await.unwrap();
-    assert!(third.is_some(), "a fresh draft may follow the superseded one");
+    assert!(
+        third.is_some(),
+        "a fresh draft may follow the superseded one"
+    );
     // Deciding the superseded draft is refused with its own error.
     let dana = t.rep("dana@example.com", "Dana").await;
-    let err = suggestions::approve(&mut raw, sid, &dana, WINDOW).await.unwrap_err();
+    let err = suggestions::approve(&mut raw, sid, &dana, WINDOW)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DbError::Superseded), "{err}");
     // Re-delivering the same inbound adds nothing.
     let again = messages::add_inbound(
@@ -346,9 +465,19 @@ async fn one_pending_per_conversation_and_new_inbound_supersedes() {
     .await
     .unwrap();
     assert_eq!(again, None);
-    assert_eq!(t.count("SELECT count(*) FROM messages WHERE conversation_id = $1", &[&conv]).await, 2);
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1",
+            &[&conv]
+        )
+        .await,
+        2
+    );
     let n: i32 = c
-        .query_one("SELECT message_count FROM conversations WHERE id = $1", &[&conv])
+        .query_one(
+            "SELECT message_count FROM conversations WHERE id = $1",
+            &[&conv],
+        )
         .await
         .unwrap()
         .get(0);
@@ -362,7 +491,9 @@ async fn deleting_a_lead_removes_everything_of_it() {
     let (conv, sid) = t.conversation_with_draft("gdpr").await;
     let (other, _) = t.conversation_with_draft("keep").await;
     let mut raw = t.raw().await;
-    suggestions::approve(&mut raw, sid, &dana, WINDOW).await.unwrap();
+    suggestions::approve(&mut raw, sid, &dana, WINDOW)
+        .await
+        .unwrap();
     let c = t.client().await;
     c.batch_execute(
         "INSERT INTO embedding_models (name, dimensions) VALUES ('m3', 3);
@@ -377,12 +508,29 @@ async fn deleting_a_lead_removes_everything_of_it() {
     )
     .await
     .unwrap();
-    for table in ["conversations WHERE id", "messages WHERE conversation_id", "suggestions WHERE conversation_id", "outbox WHERE conversation_id"] {
+    for table in [
+        "conversations WHERE id",
+        "messages WHERE conversation_id",
+        "suggestions WHERE conversation_id",
+        "outbox WHERE conversation_id",
+    ] {
         let sql = format!("SELECT count(*) FROM {table} = $1");
         assert_eq!(t.count(&sql, &[&conv]).await, 0, "{table}");
     }
-    assert_eq!(t.count("SELECT count(*) FROM message_embeddings", &[]).await, 1, "only the other lead's");
-    assert_eq!(t.count("SELECT count(*) FROM conversations WHERE id = $1", &[&other]).await, 1);
+    assert_eq!(
+        t.count("SELECT count(*) FROM message_embeddings", &[])
+            .await,
+        1,
+        "only the other lead's"
+    );
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM conversations WHERE id = $1",
+            &[&other]
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,7 +538,11 @@ async fn keyset_pages_return_every_conversation_once_during_updates() {
     let t = TestDb::new().await;
     replydesk::demo::seed(
         &t.db,
-        &replydesk::demo::SeedOptions { conversations: 1500, seed: 7, streams: 2 },
+        &replydesk::demo::SeedOptions {
+            conversations: 1500,
+            seed: 7,
+            streams: 2,
+        },
         |_, _| {},
     )
     .await
@@ -419,12 +571,15 @@ async fn keyset_pages_return_every_conversation_once_during_updates() {
         })
     };
     let c = t.client().await;
-    let q = InboxQuery { filter: StatusFilter::All, owner: None };
+    let q = InboxQuery {
+        filter: StatusFilter::All,
+        owner: None,
+    };
     let mut seen = HashSet::new();
     let mut page = Page::First;
     let mut pages = 0;
     loop {
-        let rows = conversations::page(&**c, &q, page, 37).await.unwrap();
+        let rows = conversations::page(&c, &q, page, 37).await.unwrap();
         pages += 1;
         for r in &rows {
             assert!(seen.insert(r.id), "conversation {} seen twice", r.id);
@@ -438,12 +593,16 @@ async fn keyset_pages_return_every_conversation_once_during_updates() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let updates = writer.await.unwrap();
     assert!(updates > 0, "the writer ran");
-    assert_eq!(seen.len() as i64, total, "every conversation exactly once over {pages} pages");
+    assert_eq!(
+        seen.len() as i64,
+        total,
+        "every conversation exactly once over {pages} pages"
+    );
     // Walking back from the end gives the same set in reverse.
     let mut back = Vec::new();
     let mut page = Page::Last;
     loop {
-        let rows = conversations::page(&**c, &q, page, 100).await.unwrap();
+        let rows = conversations::page(&c, &q, page, 100).await.unwrap();
         let n = rows.len();
         let first = rows.first().map(|r| r.cursor());
         back.extend(rows.into_iter().rev().map(|r| r.id));
@@ -461,7 +620,11 @@ async fn status_filters_and_owner_filter() {
     let t = TestDb::new().await;
     replydesk::demo::seed(
         &t.db,
-        &replydesk::demo::SeedOptions { conversations: 400, seed: 3, streams: 1 },
+        &replydesk::demo::SeedOptions {
+            conversations: 400,
+            seed: 3,
+            streams: 1,
+        },
         |_, _| {},
     )
     .await
@@ -470,21 +633,38 @@ async fn status_filters_and_owner_filter() {
     let counts = conversations::counts(&**c, None).await.unwrap();
     assert_eq!(counts.total(), 400);
     for f in StatusFilter::ALL {
-        let rows = conversations::page(&**c, &InboxQuery { filter: f, owner: None }, Page::First, 1000)
-            .await
-            .unwrap();
+        let rows = conversations::page(
+            &c,
+            &InboxQuery {
+                filter: f,
+                owner: None,
+            },
+            Page::First,
+            1000,
+        )
+        .await
+        .unwrap();
         assert_eq!(rows.len() as i64, counts.for_filter(f), "{f:?}");
         assert!(rows.iter().all(|r| f.admits(r.status)));
-        assert!(rows.windows(2).all(|w| w[0].cursor().last_message_at >= w[1].cursor().last_message_at));
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0].cursor().last_message_at >= w[1].cursor().last_message_at)
+        );
     }
     let owner: i64 = c
-        .query_one("SELECT owner_rep_id FROM conversations WHERE owner_rep_id IS NOT NULL LIMIT 1", &[])
+        .query_one(
+            "SELECT owner_rep_id FROM conversations WHERE owner_rep_id IS NOT NULL LIMIT 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let mine = conversations::page(
-        &**c,
-        &InboxQuery { filter: StatusFilter::All, owner: Some(owner) },
+        &c,
+        &InboxQuery {
+            filter: StatusFilter::All,
+            owner: Some(owner),
+        },
         Page::First,
         1000,
     )
@@ -492,7 +672,13 @@ async fn status_filters_and_owner_filter() {
     .unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|r| r.owner_rep_id == Some(owner)));
-    assert_eq!(mine.len() as i64, conversations::counts(&**c, Some(owner)).await.unwrap().total());
+    assert_eq!(
+        mine.len() as i64,
+        conversations::counts(&**c, Some(owner))
+            .await
+            .unwrap()
+            .total()
+    );
 }
 
 #[tokio::test]
@@ -502,14 +688,29 @@ async fn archive_and_unarchive() {
     let (conv, _sid) = t.conversation_with_draft("arch").await;
     let mut c = t.raw().await;
     assert!(conversations::archive(&mut c, conv, dana.id).await.unwrap());
-    assert!(!conversations::archive(&mut c, conv, dana.id).await.unwrap(), "already archived");
+    assert!(
+        !conversations::archive(&mut c, conv, dana.id).await.unwrap(),
+        "already archived"
+    );
     assert_eq!(status_of(&t, conv).await, ConversationStatus::Archived);
-    let back = conversations::unarchive(&mut c, conv, dana.id).await.unwrap();
-    assert_eq!(back, Some(ConversationStatus::NeedsReply), "a draft is pending, so it needs a reply");
-    let err = conversations::archive(&mut c, 999_999, dana.id).await.unwrap_err();
+    let back = conversations::unarchive(&mut c, conv, dana.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        back,
+        Some(ConversationStatus::NeedsReply),
+        "a draft is pending, so it needs a reply"
+    );
+    let err = conversations::archive(&mut c, 999_999, dana.id)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DbError::NotFound { .. }));
     assert_eq!(
-        t.count("SELECT count(*) FROM events WHERE conversation_id = $1", &[&conv]).await,
+        t.count(
+            "SELECT count(*) FROM events WHERE conversation_id = $1",
+            &[&conv]
+        )
+        .await,
         2
     );
 }
@@ -524,8 +725,12 @@ async fn every_state_change_notifies_in_its_transaction() {
     let mut c = t.raw().await;
     // A failed decision (rolled back) must not notify.
     let sam = t.rep("sam@example.com", "Sam").await;
-    suggestions::approve(&mut c, sid, &dana, WINDOW).await.unwrap();
-    let _ = suggestions::approve(&mut c, sid, &sam, WINDOW).await.unwrap_err();
+    suggestions::approve(&mut c, sid, &dana, WINDOW)
+        .await
+        .unwrap();
+    let _ = suggestions::approve(&mut c, sid, &sam, WINDOW)
+        .await
+        .unwrap_err();
     let mut tables = Vec::new();
     while let Ok(Some(n)) = tokio::time::timeout(Duration::from_millis(500), notes.recv()).await {
         let v: serde_json::Value = serde_json::from_str(n.payload()).unwrap();
@@ -533,5 +738,9 @@ async fn every_state_change_notifies_in_its_transaction() {
         tables.push(v["table"].as_str().unwrap().to_string());
     }
     tables.sort();
-    assert_eq!(tables, vec!["conversations", "suggestions"], "one per changed table, none for the loser");
+    assert_eq!(
+        tables,
+        vec!["conversations", "suggestions"],
+        "one per changed table, none for the loser"
+    );
 }

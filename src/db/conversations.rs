@@ -5,6 +5,7 @@ use super::{ConversationStatus, DbError, events};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::{ToSql, Type};
 
 /// The list filters on keys 1–4. "All" is every status, archived included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -121,20 +122,23 @@ fn from_row(r: &tokio_postgres::Row) -> ConversationRow {
 
 /// One page of the inbox, always newest first.
 pub async fn page(
-    client: &impl GenericClient,
+    client: &tokio_postgres::Client,
     query: &InboxQuery,
     page: Page,
     limit: i64,
 ) -> Result<Vec<ConversationRow>, DbError> {
-    let status = query.filter.status();
-    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+    let status = query.filter.status().map(ConversationStatus::as_str);
+    let mut params: Vec<(&(dyn ToSql + Sync), Type)> = Vec::new();
     let mut conds = vec!["deleted_at IS NULL".to_string()];
     if let Some(s) = &status {
-        params.push(s);
-        conds.push(format!("status = ${}", params.len()));
+        params.push((s, Type::TEXT));
+        conds.push(format!(
+            "status = ${}::text::conversation_status",
+            params.len()
+        ));
     }
     if let Some(o) = &query.owner {
-        params.push(o);
+        params.push((o, Type::INT8));
         conds.push(format!("owner_rep_id = ${}", params.len()));
     }
     let (cursor, ascending) = match &page {
@@ -144,8 +148,8 @@ pub async fn page(
         Page::Before(c) => (Some(c), true),
     };
     if let Some(c) = cursor {
-        params.push(&c.last_message_at);
-        params.push(&c.id);
+        params.push((&c.last_message_at, Type::TIMESTAMPTZ));
+        params.push((&c.id, Type::INT8));
         let op = if ascending { ">" } else { "<" };
         conds.push(format!(
             "(last_message_at, id) {op} (${}, ${})",
@@ -153,7 +157,7 @@ pub async fn page(
             params.len()
         ));
     }
-    params.push(&limit);
+    params.push((&limit, Type::INT8));
     let order = if ascending {
         "last_message_at ASC, id ASC"
     } else {
@@ -168,13 +172,14 @@ pub async fn page(
         conds.join(" AND "),
         params.len()
     );
-    let rows = client.query(&sql, &params).await?;
+    // Sent typed: one round trip, planned with the real values.
+    let rows = client.query_typed(&sql, &params).await?;
     Ok(rows.iter().map(from_row).collect())
 }
 
 /// The current state of some conversations (for live updates), in no order.
 pub async fn get_many(
-    client: &impl GenericClient,
+    client: &tokio_postgres::Client,
     ids: &[i64],
 ) -> Result<Vec<ConversationRow>, DbError> {
     let sql = format!(
@@ -184,7 +189,9 @@ pub async fn get_many(
          LEFT JOIN suggestions s ON s.conversation_id = c.id AND s.status = 'pending'
          WHERE c.id = ANY($1) AND c.deleted_at IS NULL"
     );
-    let rows = client.query(&sql, &[&ids]).await?;
+    let rows = client
+        .query_typed(&sql, &[(&ids, Type::INT8_ARRAY)])
+        .await?;
     Ok(rows.iter().map(from_row).collect())
 }
 

@@ -34,7 +34,9 @@ pub enum DbError {
     )]
     PgvectorNeedsSuperuser,
 
-    #[error("timed out waiting for the database ({0}): check that the server is up and not overloaded")]
+    #[error(
+        "timed out waiting for the database ({0}): check that the server is up and not overloaded"
+    )]
     Timeout(String),
 
     #[error(
@@ -55,7 +57,9 @@ pub enum DbError {
     #[error("already {} by {} at {}; nothing was changed", .0.status.as_str(), .0.rep, .0.at.format("%Y-%m-%d %H:%M:%S UTC"))]
     AlreadyDecided(DecidedBy),
 
-    #[error("this draft was superseded by a newer message; nothing was changed: refresh to see the new draft")]
+    #[error(
+        "this draft was superseded by a newer message; nothing was changed: refresh to see the new draft"
+    )]
     Superseded,
 
     #[error("{what} {id} does not exist (it may have been deleted): refresh")]

@@ -5,7 +5,7 @@ use super::{ConversationStatus, DbError, Direction, OutboxStatus, Rep, events};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
-use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 /// Bodies past this many characters are cut when read for display.
 pub const DISPLAY_BODY_CHARS: i32 = 65_536;
@@ -64,20 +64,20 @@ pub struct Thread {
 
 /// A conversation and its newest `limit` messages (or those before `before_seq`).
 pub async fn thread(
-    client: &impl GenericClient,
+    client: &tokio_postgres::Client,
     conversation_id: i64,
     before_seq: Option<i32>,
     limit: i64,
 ) -> Result<Thread, DbError> {
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT c.id, c.status, c.subject, c.channel, l.id, l.name, l.email, l.phone, l.source,
                     r.display_name, c.message_count, c.created_at
              FROM conversations c
              JOIN leads l ON l.id = c.lead_id
              LEFT JOIN reps r ON r.id = c.owner_rep_id
              WHERE c.id = $1 AND c.deleted_at IS NULL",
-            &[&conversation_id],
+            &[(&conversation_id, Type::INT8)],
         )
         .await?
         .ok_or(DbError::NotFound {
@@ -101,7 +101,7 @@ pub async fn thread(
     let before = before_seq.unwrap_or(i32::MAX);
     let fetch = limit + 1;
     let rows = client
-        .query(
+        .query_typed(
             "SELECT m.id, m.seq, m.direction, m.from_addr, m.to_addrs, m.subject,
                     CASE WHEN m.body_text = '' AND m.body_html IS NOT NULL
                          THEN left(m.body_html, $4) ELSE left(m.body_text, $4) END,
@@ -114,7 +114,12 @@ pub async fn thread(
              WHERE m.conversation_id = $1 AND m.seq < $2
              ORDER BY m.seq DESC
              LIMIT $3",
-            &[&conversation_id, &before, &fetch, &DISPLAY_BODY_CHARS],
+            &[
+                (&conversation_id, Type::INT8),
+                (&before, Type::INT4),
+                (&fetch, Type::INT8),
+                (&DISPLAY_BODY_CHARS, Type::INT4),
+            ],
         )
         .await?;
     let has_older = rows.len() as i64 > limit;
@@ -239,7 +244,8 @@ pub struct Queued {
 }
 
 /// Write an outbound message and its outbox row inside the caller's
-/// transaction; the conversation goes `waiting`.
+/// transaction; the conversation goes `waiting`. Two statements, each sent
+/// typed in one round trip: this is on the approve key's path.
 pub(crate) async fn queue_outbound(
     tx: &tokio_postgres::Transaction<'_>,
     conversation_id: i64,
@@ -248,96 +254,81 @@ pub(crate) async fn queue_outbound(
     suggestion_id: Option<i64>,
     undo_window: Duration,
 ) -> Result<Queued, DbError> {
-    let conv = tx
-        .query_opt(
-            "UPDATE conversations SET status = 'waiting', message_count = message_count + 1,
-                    last_outbound_at = now(), last_message_at = greatest(last_message_at, now())
-             WHERE id = $1 AND deleted_at IS NULL
-             RETURNING subject, lead_id",
-            &[&conversation_id],
+    let ctx = tx
+        .query_typed_opt(
+            "WITH c AS (
+               UPDATE conversations SET status = 'waiting', message_count = message_count + 1,
+                      last_outbound_at = now(), last_message_at = greatest(last_message_at, now())
+               WHERE id = $1 AND deleted_at IS NULL
+               RETURNING subject, lead_id)
+             SELECT c.subject, l.email,
+                    (SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE conversation_id = $1),
+                    i.external_id, i.\"references\", i.from_addr
+             FROM c
+             JOIN leads l ON l.id = c.lead_id
+             LEFT JOIN LATERAL (
+               SELECT external_id, \"references\", from_addr FROM messages
+               WHERE conversation_id = $1 AND direction = 'inbound'
+               ORDER BY seq DESC LIMIT 1) i ON true",
+            &[(&conversation_id, Type::INT8)],
         )
         .await?
         .ok_or(DbError::NotFound {
             what: "conversation",
             id: conversation_id,
         })?;
-    let subject: String = conv.get(0);
-    let lead_id: i64 = conv.get(1);
-    let ctx = tx
-        .query_one(
-            "SELECT l.email,
-                    (SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE conversation_id = $2),
-                    i.external_id, i.\"references\", i.from_addr
-             FROM leads l
-             LEFT JOIN LATERAL (
-               SELECT external_id, \"references\", from_addr FROM messages
-               WHERE conversation_id = $2 AND direction = 'inbound'
-               ORDER BY seq DESC LIMIT 1) i ON true
-             WHERE l.id = $1",
-            &[&lead_id, &conversation_id],
-        )
-        .await?;
-    let lead_email: Option<String> = ctx.get(0);
-    let seq: i32 = ctx.get(1);
-    let in_reply_to: Option<String> = ctx.get(2);
-    let mut references: Vec<String> = ctx.get::<_, Option<Vec<String>>>(3).unwrap_or_default();
-    let inbound_from: Option<String> = ctx.get(4);
+    let subject: String = ctx.get(0);
+    let lead_email: Option<String> = ctx.get(1);
+    let seq: i32 = ctx.get(2);
+    let in_reply_to: Option<String> = ctx.get(3);
+    let mut references: Vec<String> = ctx.get::<_, Option<Vec<String>>>(4).unwrap_or_default();
+    let inbound_from: Option<String> = ctx.get(5);
     if let Some(id) = &in_reply_to {
         references.push(id.clone());
     }
     let to: Vec<String> = lead_email.or(inbound_from).into_iter().collect();
     let subject = reply_subject(&subject);
-    let domain = rep.email.rsplit_once('@').map_or("replydesk.local", |(_, d)| d);
+    let domain = rep
+        .email
+        .rsplit_once('@')
+        .map_or("replydesk.local", |(_, d)| d);
     let now_ms = Utc::now().timestamp_millis();
     let message_id_header = format!("<rd.{conversation_id}.{seq}.{now_ms}@{domain}>");
     let from = format!("{} <{}>", rep.display_name, rep.email);
-    let msg = tx
-        .query_one(
-            "INSERT INTO messages (conversation_id, seq, direction, from_addr, to_addrs, subject,
-                                   body_text, source, external_id, in_reply_to, \"references\")
-             VALUES ($1, $2, 'outbound', $3, $4, $5, $6, 'replydesk', $7, $8, $9)
-             RETURNING id",
-            &[
-                &conversation_id,
-                &seq,
-                &from,
-                &to,
-                &subject,
-                &body,
-                &message_id_header,
-                &in_reply_to,
-                &references,
-            ],
-        )
-        .await?;
-    let message_id: i64 = msg.get(0);
     let window_ms = undo_window.as_millis().min(i64::MAX as u128) as i64;
-    let ob = tx
-        .query_one(
-            "INSERT INTO outbox (message_id, conversation_id, suggestion_id, rep_id, from_addr,
+    let row = tx
+        .query_typed_one(
+            "WITH m AS (
+               INSERT INTO messages (conversation_id, seq, direction, from_addr, to_addrs, subject,
+                                     body_text, source, external_id, in_reply_to, \"references\")
+               VALUES ($1, $2, 'outbound', $3, $4, $5, $6, 'replydesk', $7, $8, $9)
+               RETURNING id)
+             INSERT INTO outbox (message_id, conversation_id, suggestion_id, rep_id, from_addr,
                                  to_addrs, subject, body, in_reply_to, \"references\", send_after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                     now() + make_interval(secs => $11::bigint / 1000.0))
-             RETURNING id, send_after",
+             SELECT m.id, $1, $10, $11, $3, $4, $5, $6, $8, $9,
+                    now() + make_interval(secs => $12::bigint / 1000.0)
+             FROM m
+             RETURNING message_id, id, send_after",
             &[
-                &message_id,
-                &conversation_id,
-                &suggestion_id,
-                &rep.id,
-                &from,
-                &to,
-                &subject,
-                &body,
-                &in_reply_to,
-                &references,
-                &window_ms,
+                (&conversation_id, Type::INT8),
+                (&seq, Type::INT4),
+                (&from, Type::TEXT),
+                (&to, Type::TEXT_ARRAY),
+                (&subject, Type::TEXT),
+                (&body, Type::TEXT),
+                (&message_id_header, Type::TEXT),
+                (&in_reply_to, Type::TEXT),
+                (&references, Type::TEXT_ARRAY),
+                (&suggestion_id, Type::INT8),
+                (&rep.id, Type::INT8),
+                (&window_ms, Type::INT8),
             ],
         )
         .await?;
     Ok(Queued {
-        message_id,
-        outbox_id: ob.get(0),
-        send_after: ob.get(1),
+        message_id: row.get(0),
+        outbox_id: row.get(1),
+        send_after: row.get(2),
     })
 }
 

@@ -20,30 +20,21 @@ pub struct Migration {
 }
 
 macro_rules! migration {
-    ($version:expr, $name:literal) => {
+    ($version:literal, $stem:literal, $name:literal) => {
         Migration {
             version: $version,
             name: $name,
-            up: include_str!(concat!(
-                "../../migrations/",
-                stringify!($version),
-                "_",
-                $name,
-                ".up.sql"
-            )),
-            down: include_str!(concat!(
-                "../../migrations/",
-                stringify!($version),
-                "_",
-                $name,
-                ".down.sql"
-            )),
+            up: include_str!(concat!("../../migrations/", $stem, "_", $name, ".up.sql")),
+            down: include_str!(concat!("../../migrations/", $stem, "_", $name, ".down.sql")),
         }
     };
 }
 
 /// Every migration this binary knows, in order.
-pub static MIGRATIONS: &[Migration] = &[migration!(0001, "pgvector"), migration!(0002, "core")];
+pub static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001", "pgvector"),
+    migration!(2, "0002", "core"),
+];
 
 /// The advisory lock key that serialises migration runs ("replydsk").
 const LOCK_KEY: i64 = 0x7265_706c_7964_736b;
@@ -78,7 +69,9 @@ pub enum SchemaState {
     /// Nothing of replydesk is there yet: first launch.
     Empty,
     Current,
-    Behind { pending: usize },
+    Behind {
+        pending: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -97,10 +90,7 @@ struct AppliedRow {
 
 async fn table_exists(client: &Client) -> Result<bool, DbError> {
     let row = client
-        .query_one(
-            "SELECT to_regclass('schema_migrations') IS NOT NULL",
-            &[],
-        )
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
         .await?;
     Ok(row.get(0))
 }

@@ -122,6 +122,15 @@ impl RejectionReason {
         RejectionReason::Other,
     ];
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionReason::WrongFacts => "wrong_facts",
+            RejectionReason::WrongTone => "wrong_tone",
+            RejectionReason::NotNeeded => "not_needed",
+            RejectionReason::Other => "other",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             RejectionReason::WrongFacts => "wrong facts",

@@ -142,11 +142,8 @@ impl DbConfig {
         ),
         DbError,
     > {
-        let (client, mut connection) = self
-            .pg
-            .connect(NoTls)
-            .await
-            .map_err(|e| self.classify(e))?;
+        let (client, mut connection) =
+            self.pg.connect(NoTls).await.map_err(|e| self.classify(e))?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

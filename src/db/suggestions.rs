@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suggestion {
@@ -32,20 +33,21 @@ pub struct Suggestion {
     pub created_at: DateTime<Utc>,
 }
 
-/// The newest suggestion of a conversation, whatever its status.
+/// The suggestion to show for a conversation: its pending draft if it has
+/// one, else the newest, whatever its status.
 pub async fn latest(
-    client: &impl GenericClient,
+    client: &tokio_postgres::Client,
     conversation_id: i64,
 ) -> Result<Option<Suggestion>, DbError> {
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT s.id, s.conversation_id, s.for_message_id, s.body, s.confidence, s.sentiment,
                     s.model, s.context, s.status, s.final_body, r.display_name, s.decided_at,
                     s.rejection_reason, s.rejection_note, s.edit_distance, s.created_at
              FROM suggestions s LEFT JOIN reps r ON r.id = s.decided_by
              WHERE s.conversation_id = $1
-             ORDER BY s.id DESC LIMIT 1",
-            &[&conversation_id],
+             ORDER BY s.status = 'pending' DESC, s.id DESC LIMIT 1",
+            &[(&conversation_id, Type::INT8)],
         )
         .await?;
     Ok(row.map(|r| Suggestion {
@@ -187,9 +189,9 @@ async fn decide_and_send(
         None => (SuggestionStatus::Approved, None),
         Some(text) => {
             let Some(row) = tx
-                .query_opt(
+                .query_typed_opt(
                     "SELECT body FROM suggestions WHERE id = $1",
-                    &[&suggestion_id],
+                    &[(&suggestion_id, Type::INT8)],
                 )
                 .await?
             else {
@@ -210,13 +212,19 @@ async fn decide_and_send(
         }
     };
     let won = tx
-        .query_opt(
+        .query_typed_opt(
             "UPDATE suggestions
-             SET status = $2, final_body = coalesce($3, body), edit_distance = $4,
-                 decided_by = $5, decided_at = now()
+             SET status = $2::text::suggestion_status, final_body = coalesce($3, body),
+                 edit_distance = $4, decided_by = $5, decided_at = now()
              WHERE id = $1 AND status = 'pending'
              RETURNING conversation_id, final_body",
-            &[&suggestion_id, &status, &edited, &distance, &rep.id],
+            &[
+                (&suggestion_id, Type::INT8),
+                (&status.as_str(), Type::TEXT),
+                (&edited, Type::TEXT),
+                (&distance, Type::INT4),
+                (&rep.id, Type::INT8),
+            ],
         )
         .await?;
     let Some(won) = won else {
@@ -272,13 +280,18 @@ pub async fn reject(
     let tx = client.transaction().await?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     let won = tx
-        .query_opt(
+        .query_typed_opt(
             "UPDATE suggestions
-             SET status = 'rejected', rejection_reason = $2, rejection_note = $3,
-                 decided_by = $4, decided_at = now()
+             SET status = 'rejected', rejection_reason = $2::text::rejection_reason,
+                 rejection_note = $3, decided_by = $4, decided_at = now()
              WHERE id = $1 AND status = 'pending'
              RETURNING conversation_id",
-            &[&suggestion_id, &reason, &note, &rep.id],
+            &[
+                (&suggestion_id, Type::INT8),
+                (&reason.as_str(), Type::TEXT),
+                (&note, Type::TEXT),
+                (&rep.id, Type::INT8),
+            ],
         )
         .await?;
     let Some(won) = won else {
@@ -361,11 +374,11 @@ pub async fn undo(
 ) -> Result<Undone, DbError> {
     let tx = client.transaction().await?;
     let row = tx
-        .query_opt(
+        .query_typed_opt(
             "UPDATE outbox SET status = 'cancelled'
              WHERE id = $1 AND status = 'queued' AND send_after > now()
              RETURNING message_id, suggestion_id, conversation_id",
-            &[&outbox_id],
+            &[(&outbox_id, Type::INT8)],
         )
         .await?;
     let Some(row) = row else {
@@ -401,13 +414,13 @@ pub async fn undo(
     let suggestion_id: Option<i64> = row.get(1);
     let conversation_id: i64 = row.get(2);
     if let Some(mid) = message_id {
-        tx.execute("DELETE FROM messages WHERE id = $1", &[&mid])
+        tx.execute_typed("DELETE FROM messages WHERE id = $1", &[(&mid, Type::INT8)])
             .await?;
     }
     let suggestion_status = match suggestion_id {
         None => None,
         Some(sid) => tx
-            .query_opt(
+            .query_typed_opt(
                 "UPDATE suggestions s SET
                    status = CASE WHEN EXISTS (
                               SELECT 1 FROM suggestions o
@@ -416,13 +429,19 @@ pub async fn undo(
                             ELSE 'pending'::suggestion_status END,
                    final_body = NULL, edit_distance = NULL, decided_by = NULL, decided_at = NULL
                  WHERE id = $1 AND status IN ('approved', 'edited')
-                 RETURNING status",
-                &[&sid],
+                 RETURNING status = 'pending'",
+                &[(&sid, Type::INT8)],
             )
             .await?
-            .map(|r| r.get::<_, SuggestionStatus>(0)),
+            .map(|r| {
+                if r.get::<_, bool>(0) {
+                    SuggestionStatus::Pending
+                } else {
+                    SuggestionStatus::Superseded
+                }
+            }),
     };
-    tx.execute(
+    tx.execute_typed(
         "UPDATE conversations c SET status = 'needs_reply',
                 message_count = (SELECT count(*) FROM messages WHERE conversation_id = c.id),
                 last_outbound_at = (SELECT max(sent_at) FROM messages
@@ -430,7 +449,7 @@ pub async fn undo(
                 last_message_at = coalesce((SELECT max(sent_at) FROM messages
                                             WHERE conversation_id = c.id), c.created_at)
          WHERE id = $1",
-        &[&conversation_id],
+        &[(&conversation_id, Type::INT8)],
     )
     .await?;
     events::record(

@@ -6,17 +6,14 @@
 use super::editor::Editor;
 use super::inbox::{Inbox, PageDir};
 use super::keys::{Command, Keymap};
+pub use super::model::*;
 use super::theme::Theme;
 use super::thread::ThreadPane;
 use super::{results, workflow};
+use crate::db::Rep;
+use crate::db::conversations::{InboxQuery, Page, StatusCounts, StatusFilter};
 use chrono::{DateTime, FixedOffset, Offset as _, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind};
-use replydesk::db::conversations::{
-    ConversationRow, InboxQuery, Page, StatusCounts, StatusFilter,
-};
-use replydesk::db::messages::{MessageView, Thread};
-use replydesk::db::suggestions::{Decision, Suggestion, Undone};
-use replydesk::db::{ConversationStatus, RejectionReason, Rep};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -28,165 +25,6 @@ pub const SPINNER_AFTER: Duration = Duration::from_millis(100);
 pub const DRAFT_DEBOUNCE: Duration = Duration::from_millis(300);
 /// More ids than this in one burst of notifications: reload instead.
 const MAX_LIVE_IDS: usize = 500;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    List,
-    Thread,
-    Suggestion,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Success,
-    Error,
-}
-
-/// The last action's result, shown in the status bar.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Flash {
-    pub text: String,
-    pub level: Level,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Conn {
-    Online,
-    Offline {
-        since: Instant,
-        attempt: u32,
-        next_probe: Instant,
-        reason: String,
-    },
-}
-
-/// A reply that can still be taken back with `u`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UndoSlot {
-    pub outbox_id: i64,
-    pub conv_id: i64,
-    pub deadline: Instant,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RejectPicker {
-    pub suggestion_id: i64,
-    pub conv_id: i64,
-    pub cursor: usize,
-    pub note: String,
-    /// Typing the free-text note for "other".
-    pub typing: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    None,
-    Help,
-    Reject(RejectPicker),
-}
-
-/// What a request is for, so its answer (or failure) can be routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReqKind {
-    Page,
-    Counts,
-    Thread,
-    Older,
-    Rows,
-    Probe,
-    Decision { conv_id: i64, what: &'static str },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Request {
-    pub kind: ReqKind,
-    pub started: Instant,
-}
-
-/// Sizes the view needs to know to scroll (sent by the runner before drawing).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Metrics {
-    pub list_height: usize,
-    pub thread_height: usize,
-    pub thread_lines: usize,
-    pub sugg_height: usize,
-    pub sugg_lines: usize,
-}
-
-/// A database failure, already turned into one line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub message: String,
-    pub connection_lost: bool,
-    /// The state on screen is stale (someone else decided, a draft was
-    /// superseded, a row vanished): reload it.
-    pub refresh: bool,
-}
-
-/// What a `NOTIFY replydesk` said.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Notice {
-    pub conversations: Vec<i64>,
-    pub resync: bool,
-}
-
-/// A successful decision.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Done {
-    Approved(Decision),
-    Composed(Decision),
-    Rejected { conv_id: i64, reason: RejectionReason },
-    Undone(Undone),
-    Archived { conv_id: i64, changed: bool },
-    Unarchived { conv_id: i64, status: Option<ConversationStatus> },
-}
-
-#[derive(Debug)]
-pub enum Action {
-    Key(KeyEvent),
-    Paste(String),
-    Tick { now: Instant, wall: DateTime<Utc> },
-    Layout(Metrics),
-    Quit,
-    PageLoaded { req: u64, rows: Vec<ConversationRow> },
-    CountsLoaded { req: u64, counts: StatusCounts },
-    ThreadLoaded { req: u64, conv_id: i64, thread: Box<Thread>, suggestion: Option<Box<Suggestion>> },
-    OlderLoaded { req: u64, conv_id: i64, messages: Vec<MessageView>, has_older: bool },
-    RowsLoaded { req: u64, ids: Vec<i64>, rows: Vec<ConversationRow> },
-    Decided { req: u64, done: Done },
-    Failed { req: u64, failure: Failure },
-    ProbeOk { req: u64 },
-    ListenerUp,
-    ListenerDown(String),
-    Notified(Notice),
-    DraftLoaded { conv_id: i64, text: Option<String> },
-    DraftSaveFailed(String),
-    ExternalEdited { conv_id: i64, suggestion_id: i64, result: Result<String, String> },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    LoadPage { req: u64, query: InboxQuery, page: Page, limit: i64 },
-    LoadCounts { req: u64, owner: Option<i64> },
-    LoadThread { req: u64, conv_id: i64, limit: i64 },
-    LoadOlder { req: u64, conv_id: i64, before_seq: i32, limit: i64 },
-    LoadRows { req: u64, ids: Vec<i64> },
-    Approve { req: u64, suggestion_id: i64 },
-    ApproveEdited { req: u64, suggestion_id: i64, body: String },
-    Reject { req: u64, suggestion_id: i64, reason: RejectionReason, note: Option<String> },
-    Compose { req: u64, conv_id: i64, body: String },
-    Undo { req: u64, outbox_id: i64 },
-    Archive { req: u64, conv_id: i64 },
-    Unarchive { req: u64, conv_id: i64 },
-    Probe { req: u64 },
-    LoadDraft { conv_id: i64 },
-    SaveDraft { conv_id: i64, text: String },
-    DeleteDraft { conv_id: i64 },
-    /// Suspend the screen and edit `text` in `$EDITOR`.
-    ExternalEditor { conv_id: i64, suggestion_id: i64, text: String },
-    Quit,
-}
 
 #[derive(Debug)]
 pub struct State {
@@ -226,7 +64,7 @@ pub struct State {
 
 impl State {
     pub fn new(
-        settings: &replydesk::config::Settings,
+        settings: &crate::config::Settings,
         rep: Rep,
         now: Instant,
         wall: DateTime<Utc>,
@@ -440,7 +278,10 @@ fn move_by(state: &mut State, delta: isize) {
         Focus::Suggestion => {
             let t = &mut state.thread;
             t.sugg_scroll = t.sugg_scroll.saturating_add_signed(delta);
-            let max = state.metrics.sugg_lines.saturating_sub(state.metrics.sugg_height);
+            let max = state
+                .metrics
+                .sugg_lines
+                .saturating_sub(state.metrics.sugg_height);
             t.sugg_scroll = t.sugg_scroll.min(max);
         }
     }
@@ -474,7 +315,10 @@ fn jump(state: &mut State, fx: &mut Vec<Effect>, top: bool) {
             state.thread.sugg_scroll = if top {
                 0
             } else {
-                state.metrics.sugg_lines.saturating_sub(state.metrics.sugg_height)
+                state
+                    .metrics
+                    .sugg_lines
+                    .saturating_sub(state.metrics.sugg_height)
             }
         }
     }
@@ -598,7 +442,9 @@ pub fn mark_online(state: &mut State, fx: &mut Vec<Effect>) {
 
 pub fn probe_failed(state: &mut State) {
     if let Conn::Offline {
-        attempt, next_probe, ..
+        attempt,
+        next_probe,
+        ..
     } = &mut state.conn
     {
         *attempt = attempt.saturating_add(1);
@@ -614,7 +460,9 @@ fn on_tick(state: &mut State, now: Instant, wall: DateTime<Utc>, fx: &mut Vec<Ef
         state.undo = None;
     }
     if let Some(ed) = &mut state.editor
-        && ed.dirty_since.is_some_and(|t| now.saturating_duration_since(t) >= DRAFT_DEBOUNCE)
+        && ed
+            .dirty_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= DRAFT_DEBOUNCE)
     {
         ed.dirty_since = None;
         fx.push(Effect::SaveDraft {
@@ -653,7 +501,9 @@ fn on_layout(state: &mut State, m: Metrics, fx: &mut Vec<Effect>) {
     let t = &mut state.thread;
     let max = m.thread_lines.saturating_sub(m.thread_height);
     t.scroll_from_bottom = t.scroll_from_bottom.min(max);
-    t.sugg_scroll = t.sugg_scroll.min(m.sugg_lines.saturating_sub(m.sugg_height));
+    t.sugg_scroll = t
+        .sugg_scroll
+        .min(m.sugg_lines.saturating_sub(m.sugg_height));
     // Scrolled to the top of what is loaded: fetch older messages.
     let at_top = m.thread_lines > 0 && t.scroll_from_bottom >= max;
     let wants_older = state.focus == Focus::Thread && at_top && t.older_inflight.is_none();

@@ -30,10 +30,9 @@ impl Drafts {
     }
 
     fn ensure_dir(&self) -> io::Result<&Path> {
-        let dir = self
-            .dir
-            .as_deref()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no home directory for drafts"))?;
+        let dir = self.dir.as_deref().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no home directory for drafts")
+        })?;
         let mut b = std::fs::DirBuilder::new();
         b.recursive(true);
         #[cfg(unix)]
@@ -87,7 +86,8 @@ mod tests {
 
     #[test]
     fn save_load_delete() {
-        let dir = std::env::temp_dir().join(format!("replydesk-drafts-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("replydesk-drafts-test-{}", std::process::id()));
         let d = Drafts::in_dir(&dir);
         assert_eq!(d.load(7).ok().flatten(), None);
         assert!(d.save(7, "hello\nthere").is_ok());

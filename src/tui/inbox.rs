@@ -3,7 +3,7 @@
 //! end is dropped as the cursor moves, and `has_newer` / `has_older` say
 //! whether the database has rows beyond either end of the window.
 
-use replydesk::db::conversations::{ConversationRow, Cursor, Page, StatusFilter};
+use crate::db::conversations::{ConversationRow, Cursor, Page, StatusFilter};
 
 /// Which page request is outstanding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +217,11 @@ impl Inbox {
     pub fn upsert(&mut self, fresh: Vec<ConversationRow>, gone: &[i64]) -> bool {
         let keep_id = self.selected_id();
         let offset = self.selected.saturating_sub(self.top);
-        let ids: Vec<i64> = fresh.iter().map(|r| r.id).chain(gone.iter().copied()).collect();
+        let ids: Vec<i64> = fresh
+            .iter()
+            .map(|r| r.id)
+            .chain(gone.iter().copied())
+            .collect();
         self.rows.retain(|r| !ids.contains(&r.id));
         for row in fresh {
             if self.filter.admits(row.status) && self.in_window(&row) {

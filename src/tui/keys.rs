@@ -315,14 +315,20 @@ impl Keymap {
     pub fn new(overrides: &BTreeMap<String, String>) -> Keymap {
         let mut by_command: BTreeMap<Command, Vec<KeySpec>> = BTreeMap::new();
         for c in Command::ALL {
-            let keys = c.defaults().iter().filter_map(|s| KeySpec::parse(s)).collect();
+            let keys = c
+                .defaults()
+                .iter()
+                .filter_map(|s| KeySpec::parse(s))
+                .collect();
             by_command.insert(c, keys);
         }
         let mut warnings = Vec::new();
         let mut overridden: BTreeMap<Command, Vec<KeySpec>> = BTreeMap::new();
         for (name, spec) in overrides {
             let Some(cmd) = Command::from_name(name.trim()) else {
-                warnings.push(format!("[keys] {name}: no such action (see ? for the list)"));
+                warnings.push(format!(
+                    "[keys] {name}: no such action (see ? for the list)"
+                ));
                 continue;
             };
             let mut keys = Vec::new();
@@ -416,10 +422,22 @@ mod tests {
     #[test]
     fn defaults_resolve() {
         let k = Keymap::default();
-        assert_eq!(k.lookup(&ev(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Command::Down));
-        assert_eq!(k.lookup(&ev(KeyCode::Down, KeyModifiers::NONE)), Some(Command::Down));
-        assert_eq!(k.lookup(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Command::Bottom));
-        assert_eq!(k.lookup(&ev(KeyCode::Char('s'), KeyModifiers::CONTROL)), Some(Command::Save));
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Command::Down)
+        );
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Command::Down)
+        );
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Command::Bottom)
+        );
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+            Some(Command::Save)
+        );
         assert_eq!(k.lookup(&ev(KeyCode::Char('z'), KeyModifiers::NONE)), None);
     }
 
@@ -432,22 +450,36 @@ mod tests {
         o.insert("bogus".to_string(), "b".to_string());
         o.insert("reject".to_string(), "ctrl-".to_string());
         let k = Keymap::new(&o);
-        assert_eq!(k.lookup(&ev(KeyCode::Char('y'), KeyModifiers::NONE)), Some(Command::Approve));
-        assert_eq!(k.lookup(&ev(KeyCode::Char('a'), KeyModifiers::NONE)), Some(Command::Edit));
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Char('y'), KeyModifiers::NONE)),
+            Some(Command::Approve)
+        );
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Char('a'), KeyModifiers::NONE)),
+            Some(Command::Edit)
+        );
         assert_eq!(k.lookup(&ev(KeyCode::Char('j'), KeyModifiers::NONE)), None);
-        assert_eq!(k.lookup(&ev(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Command::Down));
+        assert_eq!(
+            k.lookup(&ev(KeyCode::Char('n'), KeyModifiers::NONE)),
+            Some(Command::Down)
+        );
         assert_eq!(k.hint(Command::Approve), "y");
         assert_eq!(k.warnings.len(), 2, "{:?}", k.warnings);
     }
 
     #[test]
     fn parse_and_label_round_trip() {
-        for s in ["a", "G", "?", "enter", "ctrl-s", "alt-x", "pgdn", "f5", "space", "tab"] {
+        for s in [
+            "a", "G", "?", "enter", "ctrl-s", "alt-x", "pgdn", "f5", "space", "tab",
+        ] {
             let k = KeySpec::parse(s).unwrap_or_else(|| panic!("{s}"));
             assert!(KeySpec::parse("").is_none());
             assert!(!k.label().is_empty());
         }
-        assert_eq!(KeySpec::parse("ctrl-s").map(|k| k.label()), Some("Ctrl-S".to_string()));
+        assert_eq!(
+            KeySpec::parse("ctrl-s").map(|k| k.label()),
+            Some("Ctrl-S".to_string())
+        );
         assert!(KeySpec::parse("f0").is_none());
         assert!(KeySpec::parse("nonsense").is_none());
     }

@@ -4,8 +4,8 @@
 //! resyncs (notifications sent meanwhile are lost by design).
 
 use super::app::{Action, Notice};
-use replydesk::db::NOTIFY_CHANNEL;
-use replydesk::db::pool::DbConfig;
+use crate::db::NOTIFY_CHANNEL;
+use crate::db::pool::DbConfig;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -74,7 +74,7 @@ async fn listen_once(db: &DbConfig, tx: &UnboundedSender<Action>) -> Result<Ende
     client
         .batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))
         .await
-        .map_err(|e| replydesk::db::DbError::from(e).to_string())?;
+        .map_err(|e| crate::db::DbError::from(e).to_string())?;
     if tx.send(Action::ListenerUp).is_err() {
         return Ok(Ended::AppGone);
     }
@@ -99,7 +99,7 @@ async fn listen_once(db: &DbConfig, tx: &UnboundedSender<Action>) -> Result<Ende
                 match tokio::time::timeout(HEALTH_TIMEOUT, client.simple_query("")).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
-                        return Ok(Ended::ConnectionLost(replydesk::db::DbError::from(e).to_string()))
+                        return Ok(Ended::ConnectionLost(crate::db::DbError::from(e).to_string()))
                     }
                     Err(_) => return Ok(Ended::ConnectionLost("the database stopped answering".into())),
                 }

@@ -10,7 +10,7 @@ use super::clean;
 use super::editor::EditKind;
 use super::keys::Command;
 use super::thread::{LoadedThread, ShownMessage};
-use replydesk::db::suggestions::Decision;
+use crate::db::suggestions::Decision;
 
 pub fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
@@ -140,7 +140,10 @@ pub fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 ed.replace_text(&text, mono);
                 ed.touched = true;
                 ed.restored = true;
-                state.say(Level::Info, "restored your unsent text for this conversation");
+                state.say(
+                    Level::Info,
+                    "restored your unsent text for this conversation",
+                );
             }
         }
         Action::DraftSaveFailed(why) => {
@@ -232,7 +235,9 @@ fn close_editor_for(state: &mut State, req: u64, fx: &mut Vec<Effect>) {
     if let Some(ed) = &state.editor
         && ed.saving == Some(req)
     {
-        fx.push(Effect::DeleteDraft { conv_id: ed.conv_id });
+        fx.push(Effect::DeleteDraft {
+            conv_id: ed.conv_id,
+        });
         state.editor = None;
     }
 }
@@ -251,7 +256,7 @@ fn decided(
             queued(state, started, &d);
             close_editor_for(state, req, fx);
             let how = match d.status {
-                replydesk::db::SuggestionStatus::Edited => "edited reply queued",
+                crate::db::SuggestionStatus::Edited => "edited reply queued",
                 _ => "approved — reply queued",
             };
             state.say(
@@ -273,7 +278,10 @@ fn decided(
             let c = state.keymap.hint(Command::Compose);
             state.say(
                 Level::Success,
-                format!("draft rejected ({}) — {c} to write your own reply", reason.label()),
+                format!(
+                    "draft rejected ({}) — {c} to write your own reply",
+                    reason.label()
+                ),
             );
             conv_id
         }
@@ -281,7 +289,7 @@ fn decided(
             state.undo = None;
             state.jump_to = Some(u.conversation_id);
             let what = match u.suggestion_status {
-                Some(replydesk::db::SuggestionStatus::Pending) => {
+                Some(crate::db::SuggestionStatus::Pending) => {
                     "undone — not sent; the draft is pending again"
                 }
                 Some(_) => "undone — not sent; a newer draft replaced the old one",
@@ -293,7 +301,11 @@ fn decided(
         Done::Archived { conv_id, changed } => {
             state.say(
                 Level::Success,
-                if changed { "archived" } else { "was already archived" },
+                if changed {
+                    "archived"
+                } else {
+                    "was already archived"
+                },
             );
             conv_id
         }

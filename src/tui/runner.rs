@@ -3,8 +3,9 @@
 //! one effect that needs the terminal ($EDITOR) is handled by `mod.rs`.
 
 use super::app::{Action, Done, Effect, Failure};
+use super::clean;
 use super::drafts::Drafts;
-use replydesk::db::{self, DbError, Pool, Rep};
+use crate::db::{self, DbError, Pool, Rep};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -46,15 +47,26 @@ impl Runner {
         Fut: Future<Output = Result<Action, DbError>> + Send + 'static,
     {
         let this = self.clone();
-        tokio::spawn(async move {
-            let tx = this.tx.clone();
+        let tx = self.tx.clone();
+        let job = tokio::spawn(async move {
             let result = match db::pool::client(&this.pool).await {
                 Ok(client) => f(client, this).await,
                 Err(e) => Err(e),
             };
-            let action = result.unwrap_or_else(|e| Action::Failed {
+            result.unwrap_or_else(|e| Action::Failed {
                 req,
                 failure: failure(&e),
+            })
+        });
+        // A job that panics still answers, so nothing waits for it forever.
+        tokio::spawn(async move {
+            let action = job.await.unwrap_or_else(|e| Action::Failed {
+                req,
+                failure: Failure {
+                    message: format!("internal error ({e}); try again or press R"),
+                    connection_lost: false,
+                    refresh: false,
+                },
             });
             let _ = tx.send(action);
         });
@@ -69,7 +81,7 @@ impl Runner {
                 page,
                 limit,
             } => self.job(req, move |c, _| async move {
-                let rows = db::conversations::page(&**c, &query, page, limit).await?;
+                let rows = db::conversations::page(&c, &query, page, limit).await?;
                 Ok(Action::PageLoaded { req, rows })
             }),
             Effect::LoadCounts { req, owner } => self.job(req, move |c, _| async move {
@@ -81,8 +93,9 @@ impl Runner {
                 conv_id,
                 limit,
             } => self.job(req, move |c, _| async move {
-                let thread = db::messages::thread(&**c, conv_id, None, limit).await?;
-                let suggestion = db::suggestions::latest(&**c, conv_id).await?;
+                let mut thread = db::messages::thread(&c, conv_id, None, limit).await?;
+                thread.messages.iter_mut().for_each(clean::prepare_message);
+                let suggestion = db::suggestions::latest(&c, conv_id).await?;
                 Ok(Action::ThreadLoaded {
                     req,
                     conv_id,
@@ -96,7 +109,8 @@ impl Runner {
                 before_seq,
                 limit,
             } => self.job(req, move |c, _| async move {
-                let t = db::messages::thread(&**c, conv_id, Some(before_seq), limit).await?;
+                let mut t = db::messages::thread(&c, conv_id, Some(before_seq), limit).await?;
+                t.messages.iter_mut().for_each(clean::prepare_message);
                 Ok(Action::OlderLoaded {
                     req,
                     conv_id,
@@ -105,19 +119,17 @@ impl Runner {
                 })
             }),
             Effect::LoadRows { req, ids } => self.job(req, move |c, _| async move {
-                let rows = db::conversations::get_many(&**c, &ids).await?;
+                let rows = db::conversations::get_many(&c, &ids).await?;
                 Ok(Action::RowsLoaded { req, ids, rows })
             }),
-            Effect::Approve { req, suggestion_id } => {
-                self.job(req, move |mut c, r| async move {
-                    let d = db::suggestions::approve(&mut c, suggestion_id, &r.rep, r.undo_window)
-                        .await?;
-                    Ok(Action::Decided {
-                        req,
-                        done: Done::Approved(d),
-                    })
+            Effect::Approve { req, suggestion_id } => self.job(req, move |mut c, r| async move {
+                let d =
+                    db::suggestions::approve(&mut c, suggestion_id, &r.rep, r.undo_window).await?;
+                Ok(Action::Decided {
+                    req,
+                    done: Done::Approved(d),
                 })
-            }
+            }),
             Effect::ApproveEdited {
                 req,
                 suggestion_id,
@@ -150,17 +162,14 @@ impl Runner {
                     done: Done::Rejected { conv_id, reason },
                 })
             }),
-            Effect::Compose { req, conv_id, body } => {
-                self.job(req, move |mut c, r| async move {
-                    let d =
-                        db::suggestions::compose(&mut c, conv_id, &r.rep, &body, r.undo_window)
-                            .await?;
-                    Ok(Action::Decided {
-                        req,
-                        done: Done::Composed(d),
-                    })
+            Effect::Compose { req, conv_id, body } => self.job(req, move |mut c, r| async move {
+                let d =
+                    db::suggestions::compose(&mut c, conv_id, &r.rep, &body, r.undo_window).await?;
+                Ok(Action::Decided {
+                    req,
+                    done: Done::Composed(d),
                 })
-            }
+            }),
             Effect::Undo { req, outbox_id } => self.job(req, move |mut c, r| async move {
                 let u = db::suggestions::undo(&mut c, outbox_id, &r.rep).await?;
                 Ok(Action::Decided {

@@ -17,6 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Set by the panic hook. A panic that was caught (a task, or the HTML
+/// converter's own guard) leaves the app running on a restored terminal:
+/// the loop sees this and puts its modes back.
+static PANICKED: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
 
 /// Enter the app's terminal modes and return a terminal drawing through a
@@ -71,10 +75,21 @@ fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if ACTIVE.load(Ordering::SeqCst) {
+                PANICKED.store(true, Ordering::SeqCst);
+            }
             let _ = restore();
             previous(info);
         }));
     });
+}
+
+/// After a caught panic restored the terminal: take the screen back.
+pub fn recover_after_caught_panic(term: &mut Term) -> io::Result<()> {
+    if PANICKED.swap(false, Ordering::SeqCst) && !ACTIVE.load(Ordering::SeqCst) {
+        resume(term)?;
+    }
+    Ok(())
 }
 
 /// Restores the terminal when dropped (an early return or `?` on the way).

@@ -47,7 +47,10 @@ impl Theme {
             border: s.fg(Color::DarkGray),
             border_focus: s.fg(Color::Cyan).add_modifier(Modifier::BOLD),
             title: s.add_modifier(Modifier::BOLD),
-            selected: s.bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD),
+            selected: s
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
             selected_unfocused: s.bg(Color::DarkGray).fg(Color::White),
             inbound: s.fg(Color::Cyan).add_modifier(Modifier::BOLD),
             outbound: s.fg(Color::Green).add_modifier(Modifier::BOLD),
@@ -55,7 +58,10 @@ impl Theme {
             ok: s.fg(Color::Green),
             warn: s.fg(Color::Yellow),
             error: s.fg(Color::Red).add_modifier(Modifier::BOLD),
-            banner: s.bg(Color::Red).fg(Color::White).add_modifier(Modifier::BOLD),
+            banner: s
+                .bg(Color::Red)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
             status_bar: s.bg(Color::Black).fg(Color::Gray),
             key: s.fg(Color::Yellow).add_modifier(Modifier::BOLD),
             conf_high: s.fg(Color::Green),

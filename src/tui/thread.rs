@@ -2,9 +2,9 @@
 //! which request is in flight, what is loaded (already made safe to draw).
 
 use super::clean;
+use crate::db::messages::{ConversationDetail, MessageView, Thread};
+use crate::db::suggestions::Suggestion;
 use ratatui::text::Line;
-use replydesk::db::messages::{ConversationDetail, MessageView, Thread};
-use replydesk::db::suggestions::Suggestion;
 use std::cell::RefCell;
 use std::time::Instant;
 
@@ -47,7 +47,7 @@ impl LoadedThread {
     pub fn pending_suggestion(&self) -> Option<&Suggestion> {
         self.suggestion
             .as_ref()
-            .filter(|s| s.status == replydesk::db::SuggestionStatus::Pending)
+            .filter(|s| s.status == crate::db::SuggestionStatus::Pending)
     }
 }
 

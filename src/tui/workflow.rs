@@ -6,8 +6,8 @@ use super::app::{Effect, Level, Overlay, RejectPicker, ReqKind, State};
 use super::clean;
 use super::editor::{EditKind, Editor};
 use super::keys::Command;
+use crate::db::{ConversationStatus, RejectionReason, SuggestionStatus};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use replydesk::db::{ConversationStatus, RejectionReason, SuggestionStatus};
 
 pub fn command(state: &mut State, cmd: Command, fx: &mut Vec<Effect>) {
     let result = match cmd {
@@ -198,10 +198,12 @@ pub fn reject_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             KeyCode::Backspace => {
                 picker.note.pop();
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if picker.note.chars().count() < 500 {
-                    picker.note.push_str(&clean::line(&c.to_string()));
-                }
+            KeyCode::Char(c)
+                if !key.modifiers.contains(KeyModifiers::CONTROL)
+                    && !c.is_control()
+                    && picker.note.chars().count() < 500 =>
+            {
+                picker.note.push(c);
             }
             _ => {}
         }
@@ -209,7 +211,9 @@ pub fn reject_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
     match key.code {
         KeyCode::Esc | KeyCode::Char('q') => state.overlay = Overlay::None,
-        KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => picker.cursor = (picker.cursor + 1) % n,
+        KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+            picker.cursor = (picker.cursor + 1) % n
+        }
         KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => {
             picker.cursor = (picker.cursor + n - 1) % n
         }
@@ -240,7 +244,7 @@ fn submit_reject(state: &mut State, fx: &mut Vec<Effect>) {
         .get(picker.cursor)
         .copied()
         .unwrap_or(RejectionReason::Other);
-    let note = Some(picker.note.trim().to_string()).filter(|n| !n.is_empty());
+    let note = Some(clean::line(&picker.note)).filter(|n| !n.is_empty());
     let req = state.begin(ReqKind::Decision {
         conv_id: picker.conv_id,
         what: "rejecting",
@@ -327,7 +331,11 @@ fn save_editor(state: &mut State, online: bool, fx: &mut Vec<Effect>) {
     }
     let conv_id = ed.conv_id;
     let kind = ed.kind;
-    let what = if ed.is_compose() { "sending" } else { "approving" };
+    let what = if ed.is_compose() {
+        "sending"
+    } else {
+        "approving"
+    };
     let req = state.begin(ReqKind::Decision { conv_id, what });
     if let Some(ed) = &mut state.editor {
         ed.saving = Some(req);

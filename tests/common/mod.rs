@@ -31,14 +31,20 @@ pub fn url_for(url: &str, name: &str) -> String {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{scheme}://{authority}/{name}{query}")
 }
 
 async fn admin() -> tokio_postgres::Client {
     let url = url_for(&base_url(), "postgres");
     let cfg = DbConfig::from_url(&url, &DbOptions::default()).expect("admin url");
-    let (client, _n) = cfg.connect_dedicated().await.expect("connect to the test server");
+    let (client, _n) = cfg
+        .connect_dedicated()
+        .await
+        .expect("connect to the test server");
     client
 }
 
@@ -66,7 +72,12 @@ impl TestDb {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let name = format!("replydesk_test_{}_{}_{}", std::process::id(), n, nanos % 100_000);
+        let name = format!(
+            "replydesk_test_{}_{}_{}",
+            std::process::id(),
+            n,
+            nanos % 100_000
+        );
         admin()
             .await
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -82,7 +93,12 @@ impl TestDb {
         )
         .expect("url");
         let pool = db.build_pool().expect("pool");
-        TestDb { name, url, db, pool }
+        TestDb {
+            name,
+            url,
+            db,
+            pool,
+        }
     }
 
     pub async fn client(&self) -> db::pool::Client {
@@ -95,7 +111,9 @@ impl TestDb {
 
     pub async fn rep(&self, email: &str, name: &str) -> Rep {
         let c = self.client().await;
-        db::reps::upsert(&**c, email, name, RepRole::Rep).await.expect("rep")
+        db::reps::upsert(&**c, email, name, RepRole::Rep)
+            .await
+            .expect("rep")
     }
 
     /// A lead with one conversation whose one inbound message has a
@@ -147,8 +165,17 @@ impl TestDb {
         (conv, sid)
     }
 
-    pub async fn count(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
-        self.client().await.query_one(sql, params).await.expect("count").get(0)
+    pub async fn count(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> i64 {
+        self.client()
+            .await
+            .query_one(sql, params)
+            .await
+            .expect("count")
+            .get(0)
     }
 }
 
@@ -159,7 +186,10 @@ impl Drop for TestDb {
         // Drop runs outside async; a short-lived runtime on its own thread
         // removes the database.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {

@@ -22,7 +22,9 @@ use tokio_postgres::types::{ToSql, Type};
 
 const CORPUS: &str = include_str!("../assets/demo.toml");
 const CHUNK: usize = 1000;
-const SENTIMENTS: [&str; 4] = ["positive", "neutral", "neutral", "negative"];
+const SENTIMENTS: [&str; 6] = [
+    "positive", "positive", "positive", "neutral", "neutral", "negative",
+];
 
 #[derive(Debug, Deserialize)]
 struct Corpus {
@@ -358,8 +360,11 @@ impl Plan<'_> {
             Some(*rng.pick(&self.reps.owners))
         };
         let owner = owner_idx.map(|k| self.reps.ids[k]);
-        let rep_name = owner_idx.map_or("the sales team", |k| self.reps.names[k].as_str());
-        let rep_first = rep_name.split(' ').next().unwrap_or(rep_name).to_string();
+        let rep_name = owner_idx.map_or("The sales team", |k| self.reps.names[k].as_str());
+        let rep_first = match owner_idx {
+            Some(_) => rep_name.split(' ').next().unwrap_or(rep_name).to_string(),
+            None => rep_name.to_string(),
+        };
         let rep_email = owner_idx.map_or("sales@example.com", |k| self.reps.emails[k].as_str());
         let day = rng.pick(&c.days).clone();
         let time = rng.pick(&c.times).clone();

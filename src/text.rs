@@ -400,7 +400,10 @@ enum Tok<'a> {
     Other,
 }
 
-const RAW_TEXT: &str = "script style xmp iframe noembed noframes textarea title plaintext";
+#[rustfmt::skip]
+const RAW_TEXT: &[&str] = &[
+    "script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title", "plaintext",
+];
 
 struct Tokenizer<'a> {
     s: &'a str,
@@ -582,32 +585,52 @@ impl<'a> Iterator for Tokenizer<'a> {
     }
 }
 
-/// Whether `name` is one of the space-separated names in `list`.
-fn is_one_of(name: &str, list: &str) -> bool {
-    list.split(' ').any(|n| n.eq_ignore_ascii_case(name))
+fn is_one_of(name: &str, list: &[&str]) -> bool {
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// Elements the parser never leaves open (`html`/`head`/`body` are merged
 /// into the implicit ones, so they never add depth either).
-const VOID: &str = "area base basefont bgsound br col embed frame hr image img input keygen \
-    link meta param source track wbr html head body";
-const FORMATTING: &str = "a b big code em font i nobr s small strike strong tt u";
+#[rustfmt::skip]
+const VOID: &[&str] = &[
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img",
+    "input", "keygen", "link", "meta", "param", "source", "track", "wbr", "html", "head", "body",
+];
+#[rustfmt::skip]
+const FORMATTING: &[&str] = &[
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt",
+    "u",
+];
 /// Elements that put a marker on the list of active formatting elements.
-const MARKERS: &str = "applet caption marquee object td th";
+const MARKERS: &[&str] = &["applet", "caption", "marquee", "object", "td", "th"];
 /// Content whose parsing rules the scan does not model: it gives up on them.
-const GIVE_UP: &str = "frameset math select svg template";
-const TABLE_PARTS: &str = "table tbody thead tfoot tr td th caption";
-const TABLE_SCOPE: &str = "html table template";
+const GIVE_UP: &[&str] = &["frameset", "math", "select", "svg", "template"];
+const TABLE_PARTS: &[&str] = &[
+    "table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption",
+];
+const TABLE_SCOPE: &[&str] = &["html", "table", "template"];
 /// Union of the parser's default, button and list-item scopes.
-const SCOPE: &str = "applet button caption html marquee object ol table td template th ul";
+#[rustfmt::skip]
+const SCOPE: &[&str] = &[
+    "applet", "button", "caption", "html", "marquee", "object", "ol", "table", "td", "template",
+    "th", "ul",
+];
 /// Elements whose end tag pops everything above the matching open element.
-const BLOCKS: &str = "address applet article aside blockquote button center dd details dialog \
-    dir div dl dt fieldset figcaption figure footer header hgroup li listing main marquee menu \
-    nav object ol p pre section summary ul";
+#[rustfmt::skip]
+const BLOCKS: &[&str] = &[
+    "address", "applet", "article", "aside", "blockquote", "button", "center", "dd", "details",
+    "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "header",
+    "hgroup", "li", "listing", "main", "marquee", "menu", "nav", "object", "ol", "p", "pre",
+    "section", "summary", "ul",
+];
 /// Start tags that close an open `<p>`.
-const P_CLOSERS: &str = "address article aside blockquote center dd details dialog dir div dl \
-    dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li listing \
-    main menu nav ol p plaintext pre section summary ul xmp";
+#[rustfmt::skip]
+const P_CLOSERS: &[&str] = &[
+    "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "dir",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hgroup", "hr", "li", "listing", "main", "menu", "nav", "ol", "p",
+    "plaintext", "pre", "section", "summary", "ul", "xmp",
+];
 
 /// A conservative model of html5ever's tree builder: its stack of open
 /// elements and its list of active formatting elements (`None` = marker).
@@ -622,7 +645,7 @@ struct Model<'a> {
 impl<'a> Model<'a> {
     /// Index of the nearest open element named in `targets`, searching down
     /// from the top while `skip` allows passing an element.
-    fn find(&self, targets: &str, skip: impl Fn(&str) -> bool) -> Option<usize> {
+    fn find(&self, targets: &[&str], skip: impl Fn(&str) -> bool) -> Option<usize> {
         for (i, name) in self.open.iter().enumerate().rev() {
             if is_one_of(name, targets) {
                 return Some(i);
@@ -650,7 +673,7 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn close(&mut self, targets: &str, skip: impl Fn(&str) -> bool) {
+    fn close(&mut self, targets: &[&str], skip: impl Fn(&str) -> bool) {
         if let Some(i) = self.find(targets, skip) {
             self.pop_to(i);
         }
@@ -664,11 +687,11 @@ impl<'a> Model<'a> {
 
     /// Closes the nearest open table part in `targets`; outside a table the
     /// parser ignores table parts, so they close nothing.
-    fn close_table_part(&mut self, targets: &str) {
+    fn close_table_part(&mut self, targets: &[&str]) {
         let found = self.find(targets, |n| !is_one_of(n, TABLE_SCOPE));
-        if let Some(i) =
-            found.filter(|&i| targets.eq_ignore_ascii_case("table") || self.table_open_below(i))
-        {
+        if let Some(i) = found.filter(|&i| {
+            matches!(targets, [t] if t.eq_ignore_ascii_case("table")) || self.table_open_below(i)
+        }) {
             self.pop_to(i);
         }
     }
@@ -677,11 +700,15 @@ impl<'a> Model<'a> {
         let formatting = |n: &str| is_one_of(n, FORMATTING);
         let top_is = |m: &Self, n: &str| m.open.last().is_some_and(|t| t.eq_ignore_ascii_case(n));
         match name.to_ascii_lowercase().as_str() {
-            "li" => self.close("li", |n| formatting(n) || is_one_of(n, "p div address")),
-            "dd" | "dt" => self.close("dd dt", |n| formatting(n) || is_one_of(n, "p div address")),
-            "td" | "th" => self.close_table_part("td th"),
-            "tr" => self.close_table_part("tr"),
-            "tbody" | "thead" | "tfoot" => self.close_table_part("tbody thead tfoot"),
+            "li" => self.close(&["li"], |n| {
+                formatting(n) || is_one_of(n, &["p", "div", "address"])
+            }),
+            "dd" | "dt" => self.close(&["dd", "dt"], |n| {
+                formatting(n) || is_one_of(n, &["p", "div", "address"])
+            }),
+            "td" | "th" => self.close_table_part(&["td", "th"]),
+            "tr" => self.close_table_part(&["tr"]),
+            "tbody" | "thead" | "tfoot" => self.close_table_part(&["tbody", "thead", "tfoot"]),
             "option" if top_is(self, "option") => {
                 self.open.pop();
             }
@@ -695,7 +722,7 @@ impl<'a> Model<'a> {
             _ => {}
         }
         if is_one_of(name, P_CLOSERS) {
-            self.close("p", formatting);
+            self.close(&["p"], formatting);
         }
         let ignored_table_part = is_one_of(name, TABLE_PARTS)
             && !name.eq_ignore_ascii_case("table")
@@ -738,9 +765,9 @@ impl<'a> Model<'a> {
                 }
             }
         } else if is_one_of(name, BLOCKS) {
-            self.close(name, |n| !is_one_of(n, SCOPE));
+            self.close(&[name], |n| !is_one_of(n, SCOPE));
         } else if is_one_of(name, TABLE_PARTS) {
-            self.close_table_part(name);
+            self.close_table_part(&[name]);
         } else if top_matches {
             self.pop_to(top);
         }
@@ -776,8 +803,11 @@ fn html_is_tame(html: &str) -> bool {
     true
 }
 
-const LINE_BREAKS: &str = "article blockquote br dd div dt footer h1 h2 h3 h4 h5 h6 header hr \
-    li ol p pre section table tr ul";
+#[rustfmt::skip]
+const LINE_BREAKS: &[&str] = &[
+    "article", "blockquote", "br", "dd", "div", "dt", "footer", "h1", "h2", "h3", "h4", "h5",
+    "h6", "header", "hr", "li", "ol", "p", "pre", "section", "table", "tr", "ul",
+];
 
 /// Fallback for HTML that html2text is not trusted with: drops tags,
 /// comments, scripts and styles, turns block boundaries into line breaks,
@@ -787,7 +817,7 @@ fn strip_tags(html: &str) -> String {
     for tok in Tokenizer::new(html) {
         match tok {
             Tok::Text(text) => push_text(&mut out, text),
-            Tok::Raw { name, body } if !is_one_of(name, "script style title") => {
+            Tok::Raw { name, body } if !is_one_of(name, &["script", "style", "title"]) => {
                 push_text(&mut out, body)
             }
             Tok::Start { name, .. } | Tok::End(name) if is_one_of(name, LINE_BREAKS) => {
@@ -796,7 +826,7 @@ fn strip_tags(html: &str) -> String {
                     out.push('\n');
                 }
             }
-            Tok::Start { name, .. } if is_one_of(name, "td th") => push_text(&mut out, " "),
+            Tok::Start { name, .. } if is_one_of(name, &["td", "th"]) => push_text(&mut out, " "),
             _ => {}
         }
     }

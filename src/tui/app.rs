@@ -155,6 +155,13 @@ impl State {
             .any(|r| matches!(r.kind, ReqKind::Decision { conv_id: c, .. } if c == conv_id))
     }
 
+    /// Any approve, edit, reject, compose, undo or archive still running.
+    pub fn any_decision_inflight(&self) -> bool {
+        self.requests
+            .values()
+            .any(|r| matches!(r.kind, ReqKind::Decision { .. }))
+    }
+
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
         self.flash = Some(Flash {
             text: text.into(),

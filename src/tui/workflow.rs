@@ -150,8 +150,10 @@ fn undo(state: &mut State, fx: &mut Vec<Effect>) -> Result<(), String> {
         _ => return Err("nothing to undo".into()),
     };
     online(state, "undo")?;
-    if state.decision_inflight(slot.conv_id) {
-        return Err("still working on the previous decision…".into());
+    // `u` means "the reply I just sent": while a decision is still on its
+    // way, the slot holds the one before it, so wait rather than undo that.
+    if state.any_decision_inflight() {
+        return Err("still working on the last decision — press u again in a moment".into());
     }
     let req = state.begin(ReqKind::Decision {
         conv_id: slot.conv_id,

@@ -72,12 +72,15 @@ fn build(state: &State, l: &LoadedThread, width: usize) -> Vec<Line<'static>> {
         let (marker, style) = if inbound {
             ("◀ ", t.inbound)
         } else {
-            ("▶ you → ", t.outbound)
+            ("▶ ", t.outbound)
         };
         let who = if inbound {
             clean::line(&m.meta.from_addr)
         } else {
-            clean::line(&m.meta.to_addrs.join(", "))
+            // "Sam Patel → lead@example.com": which rep answered, to whom.
+            let from = m.meta.from_addr.split('<').next().unwrap_or("").trim();
+            let from = if from.is_empty() { "us" } else { from };
+            clean::line(&format!("{from} → {}", m.meta.to_addrs.join(", ")))
         };
         let time = format!(" · {}", when(m.meta.sent_at, state.wall, state.tz));
         let room = width.saturating_sub(clean::width(marker) + clean::width(&time));

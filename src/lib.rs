@@ -8,5 +8,6 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod ops;
 pub mod text;
 pub mod tui;

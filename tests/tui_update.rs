@@ -855,3 +855,38 @@ fn undo_after_undo_reselects_the_conversation() {
     );
     assert_eq!(s.inbox.selected_id(), Some(1000));
 }
+
+#[test]
+fn undo_waits_while_another_decision_is_in_flight() {
+    let (mut s, _) = loaded();
+    let fx = app::update(&mut s, key('a'));
+    let req = req_of(&fx).expect("approve request");
+    app::update(
+        &mut s,
+        Action::Decided {
+            req,
+            done: Done::Approved(decision(1000, 5000)),
+        },
+    );
+    assert!(s.undo_left().is_some());
+    // A second decision is sent but not answered yet: `u` must not take back
+    // the first one, which the rep no longer means.
+    let fx = app::update(&mut s, key('x'));
+    let archive = req_of(&fx).expect("archive request");
+    let fx = app::update(&mut s, key('u'));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Undo { .. })),
+        "{fx:?}"
+    );
+    assert!(flash(&s).contains("still working"), "{}", flash(&s));
+    // Once it is answered, `u` works again.
+    app::update(
+        &mut s,
+        Action::Failed {
+            req: archive,
+            failure: lost_race(),
+        },
+    );
+    let fx = app::update(&mut s, key('u'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Undo { .. })), "{fx:?}");
+}

@@ -37,8 +37,13 @@ pub fn body(m: &MessageView) -> String {
     let mut out = block(body.trim_end());
     if cut || m.is_truncated() {
         let total = usize::try_from(m.body_bytes.max(0)).unwrap_or(usize::MAX);
+        let note = text::truncation_note(total.max(m.body.len()));
+        // Text and note stay within the cap, so preparing twice (runner,
+        // then the pane) keeps the note about the stored size.
+        let room = text::MAX_BODY_BYTES.saturating_sub(note.len() + 2);
+        out.truncate(out.floor_char_boundary(room.min(out.len())));
         out.push_str("\n\n");
-        out.push_str(&text::truncation_note(total.max(m.body.len())));
+        out.push_str(&note);
     }
     out
 }
@@ -92,6 +97,36 @@ mod tests {
         assert!(is_clean(&s), "{s:?}");
         assert!(!s.contains("52;c"), "{s:?}");
         assert_eq!(block("x\ty\nz"), "x    y\nz");
+    }
+
+    #[test]
+    fn a_huge_body_is_cut_once_and_the_note_names_the_stored_size() {
+        let big = "lorem ipsum ".repeat(1_000_000);
+        let mut m = crate::db::messages::MessageView {
+            id: 1,
+            seq: 1,
+            direction: crate::db::Direction::Inbound,
+            from_addr: "a@b".into(),
+            to_addrs: vec![],
+            subject: String::new(),
+            // As read from the database: cut to 64K characters.
+            body: big.chars().take(65_536).collect(),
+            body_is_html: false,
+            body_bytes: big.len() as i64,
+            sent_at: chrono::Utc::now(),
+            delivery: None,
+            outbox_id: None,
+            send_after: None,
+        };
+        prepare_message(&mut m);
+        let shown = body(&m);
+        assert!(shown.len() <= text::MAX_BODY_BYTES, "{}", shown.len());
+        assert_eq!(shown.matches("[message truncated").count(), 1);
+        assert!(
+            shown.ends_with("[message truncated: 11.4 MiB, showing the first 64 KiB]"),
+            "{}",
+            &shown[shown.len() - 80..]
+        );
     }
 
     #[test]

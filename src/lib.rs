@@ -3,6 +3,7 @@
 //! The crate's folders are its architecture: `db` holds every SQL statement,
 //! `tui` turns keys into actions, `text` makes outside text safe to draw.
 
+pub mod ai;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -186,6 +186,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let q = InboxQuery {
             filter: StatusFilter::NeedsReply,
             owner: Some(owners[round % owners.len()]),
+            unassigned: false,
         };
         let mut page = Page::First;
         for _ in 0..20 {
@@ -209,6 +210,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let q = InboxQuery {
             filter: StatusFilter::All,
             owner: None,
+            unassigned: false,
         };
         let t = Instant::now();
         let _ = conversations::page(&c, &q, Page::Last, 50).await?;

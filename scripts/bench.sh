@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export DATABASE_URL="$(cat .setup/database_url)"
 cargo bench --bench workflow -- "$@"
+cargo bench --bench tui -- "$@"

@@ -51,6 +51,78 @@ pub enum Command {
         #[command(subcommand)]
         action: RepAction,
     },
+    /// Row-level security: enable, disable, status; grant links a rep to a database login.
+    Rls {
+        #[command(subcommand)]
+        action: RlsAction,
+    },
+    /// Check the set-up: database, pgvector, migrations, indexes, config, provider, outbox, notifications.
+    Doctor,
+    /// GDPR erase: delete a lead and everything that mentions it (audited, without personal data).
+    EraseLead(EraseLeadArgs),
+    /// Response times, draft decisions by confidence, rejection reasons, AI cost (per rep and total).
+    Stats(StatsArgs),
+    /// Backfill embeddings of inbound messages for the configured model (resumable, idempotent).
+    Embed(EmbedArgs),
+    /// Draft replies for conversations that need one and have no pending draft.
+    Suggest(SuggestArgs),
+    /// Search conversations: full text (websearch syntax); --semantic adds embeddings, merged by rank fusion.
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Messages per batch (one embedder call and one COPY each).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// Also re-draft conversations whose draft for the latest message was rejected
+    /// (by default those are left to the rep).
+    #[arg(long, conflicts_with = "conversation")]
+    pub all: bool,
+    /// Draft for this one conversation only.
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    NeedsReply,
+    Waiting,
+    Active,
+    Archived,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Websearch syntax: words, "a phrase", or, -excluded.
+    pub query: String,
+    /// Also search by meaning (embeddings), merged with the full-text results.
+    #[arg(long)]
+    pub semantic: bool,
+    /// Only conversations with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Only conversations owned by the rep (--rep).
+    #[arg(long)]
+    pub mine: bool,
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub limit: u32,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EraseLeadArgs {
+    /// The lead's email address (matched case-insensitively).
+    pub email: String,
+    /// Erase without asking for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +151,9 @@ pub struct SeedDemoArgs {
     /// Do nothing (successfully) when the database already has conversations.
     #[arg(long)]
     pub if_empty: bool,
+    /// Skip embeddings and drafts (text only; the seeder writes placeholder drafts).
+    #[arg(long)]
+    pub no_ai: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -103,6 +178,22 @@ pub struct InboxArgs {
     pub json: bool,
 }
 
+/// `replydesk stats`; the global `--rep EMAIL` limits it to one rep.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The window: a duration back from now (30d, 12h, 2w, 90m) or a date (2025-03-01).
+    #[arg(
+        long,
+        default_value = "30d",
+        value_name = "WHEN",
+        allow_hyphen_values = true
+    )]
+    pub since: String,
+    /// One JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
     Rep,
@@ -123,4 +214,22 @@ pub enum RepAction {
     },
     /// List reps.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RlsAction {
+    /// Turn row-level security on in this database (reps then see only their own and unassigned conversations).
+    Enable,
+    /// Turn row-level security off again (policies stay for next time).
+    Disable,
+    /// Show which tables have row-level security on, and who the login is.
+    Status,
+    /// Link a rep to a database login role (created if missing) in the group for the rep's role.
+    Grant {
+        /// The rep's email (the rep must exist: `replydesk rep add`).
+        email: String,
+        /// Database role to log in as (default: from the email, e.g. dana_cruz).
+        #[arg(long, value_name = "NAME")]
+        db_role: Option<String>,
+    },
 }

@@ -23,6 +23,9 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Usage(String),
+    /// A command ran and found a problem it already explained (exit 1).
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl AppError {
@@ -165,8 +168,21 @@ pub async fn run_migrate(db: &DbConfig, action: &MigrateAction) -> Result<(), Ap
     Ok(())
 }
 
-pub async fn run_seed(db: &DbConfig, args: &SeedDemoArgs) -> Result<(), AppError> {
+pub async fn run_seed(
+    db: &DbConfig,
+    ai: &config::AiSettings,
+    args: &SeedDemoArgs,
+) -> Result<(), AppError> {
     prepare_schema(db, false).await?;
+    // The AI half goes through `embed` and `suggest`; build them first so a
+    // bad [ai] config fails before anything is written.
+    let models = if args.no_ai {
+        None
+    } else {
+        let embedder = crate::ops::embed::configured_embedder(ai)?;
+        let drafter = crate::ops::suggest::configured_drafter(ai, embedder.clone())?;
+        Some((embedder, drafter))
+    };
     if args.if_empty {
         let (client, _n) = db.connect_dedicated().await?;
         let existing = demo::existing_conversations(&client).await?;
@@ -185,13 +201,14 @@ pub async fn run_seed(db: &DbConfig, args: &SeedDemoArgs) -> Result<(), AppError
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let progress_bar = bar.clone();
-    let report = demo::seed(
+    let report = demo::seed_with(
         db,
         &SeedOptions {
             conversations: args.conversations as usize,
             seed: args.seed,
             streams: std::thread::available_parallelism().map_or(2, |n| n.get()),
         },
+        models.is_none(),
         move |done, total| {
             progress_bar.set_length(total);
             progress_bar.set_position(done);
@@ -207,6 +224,42 @@ pub async fn run_seed(db: &DbConfig, args: &SeedDemoArgs) -> Result<(), AppError
         report.seconds,
         report.messages_per_second()
     );
+    let Some((embedder, drafter)) = models else {
+        return Ok(());
+    };
+    let bar = crate::ops::embed::bar("embedding");
+    let b = bar.clone();
+    let embedded = crate::ops::embed::backfill(
+        db,
+        embedder.clone(),
+        &crate::ops::embed::EmbedOptions::default(),
+        move |done, total| {
+            b.set_length(total);
+            b.set_position(done);
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    crate::ops::embed::print_report(&embedded);
+    let pool = db::connect(db).await?;
+    let bar = crate::ops::embed::bar("drafting");
+    let b = bar.clone();
+    let drafted = crate::ops::suggest::suggest(
+        &pool,
+        embedder,
+        drafter,
+        &crate::ops::suggest::SuggestOptions {
+            which: crate::ops::suggest::Which::Undrafted,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        },
+        move |done, total| {
+            b.set_length(total);
+            b.set_position(done);
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    crate::ops::suggest::print_report(&drafted);
     Ok(())
 }
 
@@ -230,7 +283,11 @@ pub async fn run_inbox(ctx: &Context, args: &InboxArgs) -> Result<(), AppError> 
     };
     let rows = conversations::page(
         &client,
-        &InboxQuery { filter, owner },
+        &InboxQuery {
+            filter,
+            owner,
+            unassigned: false,
+        },
         Page::First,
         args.limit,
     )
@@ -301,13 +358,79 @@ pub async fn run_rep(ctx: &Context, action: &RepAction) -> Result<(), AppError> 
     Ok(())
 }
 
+pub async fn run_rls(ctx: &Context, action: &crate::cli::RlsAction) -> Result<(), AppError> {
+    use crate::cli::RlsAction;
+    let (mut client, _notes) = ctx.db.connect_dedicated().await?;
+    match action {
+        RlsAction::Enable => {
+            db::rls::enable(&mut client).await?;
+            eprintln!(
+                "replydesk: row-level security is on in {}: reps see their own and unassigned conversations; set rls = true in each rep's config",
+                ctx.db.target()
+            );
+        }
+        RlsAction::Disable => {
+            db::rls::disable(&mut client).await?;
+            eprintln!(
+                "replydesk: row-level security is off in {}: every login sees every conversation",
+                ctx.db.target()
+            );
+        }
+        RlsAction::Status => {
+            let tables = db::rls::status(&client).await?;
+            println!("{:<20} {:<8} {:<7} policies", "table", "enabled", "forced");
+            for t in &tables {
+                println!(
+                    "{:<20} {:<8} {:<7} {}",
+                    t.table,
+                    if t.enabled { "yes" } else { "no" },
+                    if t.forced { "yes" } else { "no" },
+                    t.policies
+                );
+            }
+            let on = !tables.is_empty() && tables.iter().all(|t| t.enabled && t.forced);
+            let (user, rep) = db::rls::whoami(&client).await?;
+            let who = rep.map_or_else(
+                || "not linked to a rep".to_string(),
+                |r| format!("rep {}", r.email),
+            );
+            println!(
+                "row-level security is {}; you are database user \"{user}\" ({who})",
+                if on { "ON" } else { "OFF" }
+            );
+        }
+        RlsAction::Grant { email, db_role } => {
+            let role = db_role
+                .clone()
+                .unwrap_or_else(|| db::rls::default_db_role(email));
+            let g = db::rls::grant(&mut client, email, &role).await?;
+            println!(
+                "rep {} logs in as database user \"{}\" ({}{}); set its password with ALTER ROLE \"{}\" PASSWORD '…' unless the server authenticates it otherwise",
+                g.rep.email,
+                g.db_role,
+                g.group,
+                if g.created { ", created" } else { "" },
+                g.db_role
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Everything but opening the inbox.
 pub async fn dispatch(cli: &Cli, ctx: &Context) -> Result<bool, AppError> {
     match &cli.command {
         Some(Command::Migrate { action }) => run_migrate(&ctx.db, action).await?,
-        Some(Command::SeedDemo(args)) => run_seed(&ctx.db, args).await?,
+        Some(Command::SeedDemo(args)) => run_seed(&ctx.db, &ctx.loaded.settings.ai, args).await?,
         Some(Command::Inbox(args)) => run_inbox(ctx, args).await?,
         Some(Command::Rep { action }) => run_rep(ctx, action).await?,
+        Some(Command::Rls { action }) => run_rls(ctx, action).await?,
+        Some(Command::Doctor) => crate::ops::doctor::run(ctx).await?,
+        Some(Command::EraseLead(args)) => crate::ops::erase::run(ctx, args).await?,
+        Some(Command::Stats(args)) => crate::ops::stats::run(ctx, cli.rep.as_deref(), args).await?,
+        Some(Command::Embed(args)) => crate::ops::embed::run(ctx, args).await?,
+        Some(Command::Suggest(args)) => crate::ops::suggest::run(ctx, args).await?,
+        Some(Command::Search(args)) => crate::ops::search::run(ctx, args).await?,
         None => return Ok(false),
     }
     Ok(true)
@@ -318,7 +441,11 @@ pub async fn open_inbox(ctx: &Context) -> Result<(), AppError> {
     let pool = db::connect(&ctx.db).await?;
     let rep = {
         let client = db::pool::client(&pool).await?;
-        db::reps::find_by_email(&**client, &ctx.loaded.settings.rep).await?
+        if ctx.loaded.settings.rls {
+            db::rls::session_rep(&**client, &ctx.loaded.settings.rep).await?
+        } else {
+            db::reps::find_by_email(&**client, &ctx.loaded.settings.rep).await?
+        }
     };
     crate::tui::run(crate::tui::Launch {
         settings: ctx.loaded.settings.clone(),

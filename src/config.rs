@@ -48,10 +48,25 @@ pub struct Settings {
     pub connect_timeout_secs: u64,
     pub statement_timeout_secs: u64,
     pub pool_size: usize,
+    /// Which conversations the inbox lists.
+    pub scope: Scope,
+    /// The database has row-level security on (`replydesk rls enable`):
+    /// the rep is whoever the database login is linked to.
+    pub rls: bool,
     pub theme: ThemeSettings,
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
     pub ai: AiSettings,
+}
+
+/// Whose conversations the inbox lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Everyone's.
+    Team,
+    /// The rep's own and the unassigned ones.
+    Mine,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +83,18 @@ pub struct AiSettings {
     pub api_key: Secret,
     pub chat_model: String,
     pub embedding_model: String,
+    /// Vector length to ask the embedding model for; 0 takes the model's
+    /// own (whatever its first answer has).
+    pub embedding_dimensions: usize,
+    /// Per HTTP request, connecting included.
+    pub timeout_secs: u64,
+    /// Retries after a 429, a 5xx or a timeout (so `max_retries + 1` attempts).
+    pub max_retries: u32,
+    /// Texts per embeddings request.
+    pub batch_size: usize,
+    /// US dollars per 1,000 prompt / completion tokens, for `ai_runs.cost_usd`.
+    pub prompt_price_per_1k: f64,
+    pub completion_price_per_1k: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,9 +153,18 @@ fn env_value(raw: &str) -> toml::Value {
         toml::Value::Integer(i)
     } else if raw == "true" || raw == "false" {
         toml::Value::Boolean(raw == "true")
+    } else if let Some(f) = decimal(raw) {
+        toml::Value::Float(f)
     } else {
         toml::Value::String(raw.to_string())
     }
+}
+
+/// A plain decimal like `0.0025` (prices); not `inf`, `1e3` or `1.2.3`.
+fn decimal(raw: &str) -> Option<f64> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let plain = digits.contains('.') && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if plain { raw.parse().ok() } else { None }
 }
 
 /// Load with `env` as the environment (a parameter, so tests need no globals).
@@ -263,8 +299,10 @@ pub fn load(overrides: &Overrides) -> Result<Loaded, ConfigError> {
     load_from(overrides, &env)
 }
 
+/// A warning when `path` can be read by others and `text` (its content)
+/// holds a secret; `doctor` reports the same check.
 #[cfg(unix)]
-fn permission_warning(path: &Path, text: &str) -> Option<String> {
+pub fn permission_warning(path: &Path, text: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     let has_secret = text.contains("api_key") || text.contains("database_url");
@@ -278,7 +316,7 @@ fn permission_warning(path: &Path, text: &str) -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn permission_warning(_path: &Path, _text: &str) -> Option<String> {
+pub fn permission_warning(_path: &Path, _text: &str) -> Option<String> {
     None
 }
 

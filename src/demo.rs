@@ -285,6 +285,9 @@ struct Plan<'a> {
     /// First message id of each conversation in the chunk.
     first_message_id: Vec<i64>,
     start: usize,
+    /// Write a placeholder pending draft for conversations needing a reply
+    /// (off when `suggest` drafts them for real after the load).
+    pending_drafts: bool,
 }
 
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {
@@ -502,7 +505,7 @@ impl Plan<'_> {
         } else {
             ConversationStatus::Waiting
         };
-        if status == ConversationStatus::NeedsReply && rng.chance(0.93) {
+        if self.pending_drafts && status == ConversationStatus::NeedsReply && rng.chance(0.93) {
             let template = rng.pick(&c.outbound.reply);
             let confidence = if rng.chance(0.6) {
                 rng.range(0.7, 0.98)
@@ -793,6 +796,19 @@ pub async fn seed(
     opts: &SeedOptions,
     progress: impl Fn(u64, u64) + Send + Sync + 'static,
 ) -> Result<SeedReport, SeedError> {
+    seed_with(db, opts, true, progress).await
+}
+
+/// [`seed`], choosing whether conversations needing a reply get a
+/// placeholder pending draft. `seed-demo` passes false and then drafts them
+/// with `suggest` (retrieval over the seeded, decided history), after
+/// `embed`; `--no-ai` and the benchmark pass true.
+pub async fn seed_with(
+    db: &DbConfig,
+    opts: &SeedOptions,
+    pending_drafts: bool,
+    progress: impl Fn(u64, u64) + Send + Sync + 'static,
+) -> Result<SeedReport, SeedError> {
     let started = std::time::Instant::now();
     let corpus: Arc<Corpus> =
         Arc::new(toml::from_str(CORPUS).map_err(|e| SeedError::Corpus(e.message().to_string()))?);
@@ -871,6 +887,7 @@ pub async fn seed(
                     now,
                     first_message_id: first_ids[*start..*end].to_vec(),
                     start: *start,
+                    pending_drafts,
                 };
                 let mut batch = Batch::default();
                 for i in *start..*end {

@@ -70,6 +70,7 @@ async fn approve_live_update_and_lost_race_against_postgres() {
         undo_window: Duration::from_secs(30),
         drafts: Drafts::in_dir(&drafts_dir),
         tx: tx.clone(),
+        embedder: Err("not used in this test".into()),
     };
     let listener = tokio::spawn(listen::run(t.db.clone(), tx.clone()));
     let mut settings = tui_support::settings();

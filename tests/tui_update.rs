@@ -884,9 +884,662 @@ fn undo_waits_while_another_decision_is_in_flight() {
         &mut s,
         Action::Failed {
             req: archive,
-            failure: lost_race(),
+            failure: Failure {
+                message: "statement timeout".into(),
+                connection_lost: false,
+                refresh: false,
+            },
         },
     );
     let fx = app::update(&mut s, key('u'));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Undo { .. })), "{fx:?}");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Undo { .. })),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn claim_key_claims_the_selected_conversation_and_says_so() {
+    let (mut s, _) = loaded();
+    s.inbox.rows[0].owner_rep_id = None;
+    let fx = app::update(&mut s, key('m'));
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Claim { req, conv_id: 1000 } => Some(*req),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no claim: {fx:?}"));
+    let fx = app::update(
+        &mut s,
+        Action::Decided {
+            req,
+            done: Done::Claimed { conv_id: 1000 },
+        },
+    );
+    assert!(flash(&s).contains("claimed"), "{}", flash(&s));
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadRows { .. })));
+    // Someone else won the race: told who, row reloaded.
+    let fx = app::update(&mut s, key('m'));
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Claim { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no second claim: {fx:?}"));
+    let fx = app::update(
+        &mut s,
+        Action::Failed {
+            req,
+            failure: Failure {
+                message: "conversation 1000 is already claimed by Dana Cruz <dana@acme.test>; nothing was changed: refresh".into(),
+                connection_lost: false,
+                refresh: true,
+            },
+        },
+    );
+    assert!(flash(&s).contains("Dana Cruz"), "{}", flash(&s));
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadRows { .. })));
+    // Already yours, and refused while disconnected.
+    s.inbox.rows[0].owner_rep_id = Some(s.rep.id);
+    assert!(app::update(&mut s, key('m')).is_empty());
+    assert!(flash(&s).contains("already yours"), "{}", flash(&s));
+    s.inbox.rows[0].owner_rep_id = None;
+    app::update(&mut s, Action::ListenerDown("connection refused".into()));
+    assert!(app::update(&mut s, key('m')).is_empty());
+    assert!(flash(&s).starts_with("disconnected"), "{}", flash(&s));
+}
+
+#[test]
+fn scope_mine_lists_own_and_unassigned_and_drops_rows_claimed_by_others() {
+    let mut settings = settings();
+    settings.scope = replydesk::config::Scope::Mine;
+    let (mut s, _) = state_with(&settings);
+    let fx = app::init(&mut s);
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::LoadPage { query, .. } if query.owner == Some(1) && query.unassigned
+    )));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::LoadCounts {
+            owner: Some(1),
+            unassigned: true,
+            ..
+        }
+    )));
+    answer(&mut s, fx, true);
+    let id = s.inbox.rows[1].id;
+    let mut claimed = s.inbox.rows[1].clone();
+    claimed.owner_rep_id = Some(77);
+    app::update(
+        &mut s,
+        Action::Notified(Notice {
+            conversations: vec![id],
+            resync: false,
+        }),
+    );
+    let at = s.now + Duration::from_millis(100);
+    let fx = tick(&mut s, at);
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadRows { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no row reload: {fx:?}"));
+    app::update(
+        &mut s,
+        Action::RowsLoaded {
+            req,
+            ids: vec![id],
+            rows: vec![claimed],
+        },
+    );
+    assert!(!s.inbox.rows.iter().any(|r| r.id == id));
+}
+
+fn stats_req(fx: &[Effect]) -> Option<u64> {
+    fx.iter().find_map(|e| match e {
+        Effect::LoadStats { req, .. } => Some(*req),
+        _ => None,
+    })
+}
+
+fn stats_overlay(s: &State) -> Option<&app::StatsOverlay> {
+    match &s.overlay {
+        Overlay::Stats(o) => Some(o),
+        _ => None,
+    }
+}
+
+#[test]
+fn s_asks_for_thirty_days_of_stats_and_esc_closes_them() {
+    let (mut s, _) = loaded();
+    let fx = app::update(&mut s, key('S'));
+    let since = fx.iter().find_map(|e| match e {
+        Effect::LoadStats { since, .. } => Some(*since),
+        _ => None,
+    });
+    assert_eq!(since, Some(wall() - Days::days(30)));
+    let req = stats_req(&fx).expect("LoadStats");
+    assert_eq!(stats_overlay(&s).and_then(|o| o.req), Some(req));
+    // Keys for the inbox do nothing while the overlay is up.
+    assert!(app::update(&mut s, key('a')).is_empty());
+    app::update(
+        &mut s,
+        Action::StatsLoaded {
+            req,
+            stats: Box::new(stats()),
+        },
+    );
+    let o = stats_overlay(&s).expect("still open");
+    assert_eq!(o.req, None);
+    assert_eq!(
+        o.stats.as_ref().map(|st| st.total.responses.conversations),
+        Some(360)
+    );
+    assert!(!s.requests.contains_key(&req));
+    app::update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.overlay, Overlay::None);
+    assert!(!s.quitting, "Esc closes the overlay, not the app");
+}
+
+#[test]
+fn a_stale_stats_answer_is_dropped() {
+    let (mut s, _) = loaded();
+    let first = stats_req(&app::update(&mut s, key('S'))).expect("first");
+    app::update(&mut s, key('q'));
+    assert_eq!(s.overlay, Overlay::None);
+    assert!(
+        !s.requests.contains_key(&first),
+        "closing forgets the request"
+    );
+    // The answer to the closed overlay does not reopen it.
+    app::update(
+        &mut s,
+        Action::StatsLoaded {
+            req: first,
+            stats: Box::new(stats()),
+        },
+    );
+    assert_eq!(s.overlay, Overlay::None);
+    // Nor does it fill a newer overlay still waiting for its own answer.
+    let second = stats_req(&app::update(&mut s, key('S'))).expect("second");
+    assert_ne!(first, second);
+    app::update(
+        &mut s,
+        Action::StatsLoaded {
+            req: first,
+            stats: Box::new(stats()),
+        },
+    );
+    let o = stats_overlay(&s).expect("open");
+    assert!(o.stats.is_none() && o.req == Some(second));
+    // R reloads: the answer to the replaced request is dropped too.
+    let third = stats_req(&app::update(&mut s, key('R'))).expect("reload");
+    app::update(
+        &mut s,
+        Action::Failed {
+            req: second,
+            failure: conn_lost(),
+        },
+    );
+    let o = stats_overlay(&s).expect("open");
+    assert!(o.error.is_none() && o.req == Some(third));
+    app::update(
+        &mut s,
+        Action::Failed {
+            req: third,
+            failure: lost_race(),
+        },
+    );
+    let o = stats_overlay(&s).expect("open");
+    assert!(o.error.as_deref().is_some_and(|e| e.contains("Dana Cruz")));
+}
+
+#[test]
+fn the_stats_key_is_remappable_and_listed_in_help() {
+    let mut settings = settings();
+    settings.keys.insert("stats".into(), "T".into());
+    let (mut s, _) = state_with(&settings);
+    let fx = app::init(&mut s);
+    answer(&mut s, fx, true);
+    assert!(stats_req(&app::update(&mut s, key('S'))).is_none());
+    assert!(stats_req(&app::update(&mut s, key('T'))).is_some());
+    assert_eq!(
+        s.keymap.all_labels(replydesk::tui::keys::Command::Stats),
+        "T"
+    );
+}
+
+fn similar_req(fx: &[Effect]) -> Option<(u64, i64)> {
+    fx.iter().find_map(|e| match e {
+        Effect::LoadSimilar { req, conv_id } => Some((*req, *conv_id)),
+        _ => None,
+    })
+}
+
+fn similar_overlay(s: &State) -> Option<&replydesk::tui::similar::SimilarOverlay> {
+    match &s.overlay {
+        Overlay::Similar(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// `s`, answered with the fixture's similar conversations.
+fn similar_open(s: &mut State) {
+    let (req, _) = similar_req(&app::update(s, key('s'))).expect("LoadSimilar");
+    app::update(
+        s,
+        Action::SimilarLoaded {
+            req,
+            found: replydesk::tui::similar::Similars::Found(similar_found()),
+        },
+    );
+}
+
+#[test]
+fn s_asks_for_the_conversations_similar_to_the_selected_one() {
+    let (mut s, _) = loaded();
+    app::update(&mut s, key('j'));
+    let fx = app::update(&mut s, key('s'));
+    let (req, conv_id) = similar_req(&fx).expect("LoadSimilar");
+    assert_eq!(conv_id, 1001);
+    let o = similar_overlay(&s).expect("overlay open");
+    assert_eq!(
+        (o.req, o.conv_id, o.found.is_none()),
+        (Some(req), 1001, true)
+    );
+    // Review keys do nothing while it is open.
+    assert!(app::update(&mut s, key('a')).is_empty());
+    app::update(
+        &mut s,
+        Action::SimilarLoaded {
+            req,
+            found: replydesk::tui::similar::Similars::Found(similar_found()),
+        },
+    );
+    let o = similar_overlay(&s).expect("still open");
+    assert_eq!(o.req, None);
+    assert_eq!(o.selected().map(|c| c.conversation_id), Some(812));
+    app::update(&mut s, key('j'));
+    assert_eq!(
+        similar_overlay(&s)
+            .and_then(|o| o.selected())
+            .map(|c| c.conversation_id),
+        Some(455)
+    );
+    app::update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.overlay, Overlay::None);
+    assert!(!s.quitting, "Esc closes the overlay, not the app");
+}
+
+#[test]
+fn a_stale_similar_answer_is_dropped() {
+    let (mut s, _) = loaded();
+    let (first, _) = similar_req(&app::update(&mut s, key('s'))).expect("first");
+    app::update(&mut s, code(KeyCode::Esc));
+    assert!(!s.requests.contains_key(&first), "closing forgets it");
+    let found = || replydesk::tui::similar::Similars::Found(similar_found());
+    app::update(
+        &mut s,
+        Action::SimilarLoaded {
+            req: first,
+            found: found(),
+        },
+    );
+    assert_eq!(s.overlay, Overlay::None, "a late answer does not reopen it");
+    let (second, _) = similar_req(&app::update(&mut s, key('s'))).expect("second");
+    assert_ne!(first, second);
+    app::update(
+        &mut s,
+        Action::SimilarLoaded {
+            req: first,
+            found: found(),
+        },
+    );
+    let o = similar_overlay(&s).expect("open");
+    assert!(o.found.is_none() && o.req == Some(second));
+    app::update(
+        &mut s,
+        Action::SimilarLoaded {
+            req: second,
+            found: replydesk::tui::similar::Similars::NotEmbedded,
+        },
+    );
+    assert_eq!(
+        similar_overlay(&s).and_then(|o| o.found.clone()),
+        Some(replydesk::tui::similar::Similars::NotEmbedded)
+    );
+}
+
+#[test]
+fn enter_on_a_similar_row_opens_that_conversation() {
+    // In the loaded list: selected there, thread focused and loading.
+    let (mut s, _) = loaded();
+    similar_open(&mut s);
+    app::update(&mut s, key('j'));
+    app::update(&mut s, key('j'));
+    let fx = app::update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.overlay, Overlay::None);
+    assert_eq!(s.inbox.selected_id(), Some(1003));
+    assert_eq!(s.focus, Focus::Thread);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::LoadThread { conv_id: 1003, .. }))
+    );
+
+    // Not loaded, and "waiting" is not in "needs reply": the list switches
+    // to "all" and loads a page starting at it.
+    let (mut s, _) = loaded();
+    similar_open(&mut s);
+    let fx = app::update(&mut s, code(KeyCode::Enter));
+    let (req, query) = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadAround {
+                req,
+                conv_id: 812,
+                query,
+                ..
+            } => Some((*req, *query)),
+            _ => None,
+        })
+        .expect("LoadAround for 812");
+    assert_eq!(query.filter, StatusFilter::All);
+    assert_eq!(s.inbox.filter, StatusFilter::All);
+    assert!(flash(&s).contains("showing all"), "{}", flash(&s));
+    let mut rows = rows(3..10);
+    rows[0].id = 812;
+    let fx = app::update(
+        &mut s,
+        Action::AroundLoaded {
+            req,
+            conv_id: 812,
+            rows,
+        },
+    );
+    assert_eq!(s.inbox.selected_id(), Some(812));
+    assert_eq!(s.focus, Focus::Thread);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::LoadThread { conv_id: 812, .. }))
+    );
+    // Newer conversations above it are paged in as usual.
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::LoadPage {
+            page: Page::Before(_),
+            ..
+        }
+    )));
+
+    // Not in the rep's list at all (someone else's): back to the top, said so.
+    let (mut s, _) = loaded();
+    similar_open(&mut s);
+    let fx = app::update(&mut s, code(KeyCode::Enter));
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadAround { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("LoadAround");
+    let fx = app::update(
+        &mut s,
+        Action::AroundLoaded {
+            req,
+            conv_id: 812,
+            rows: Vec::new(),
+        },
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::LoadPage {
+            page: Page::First,
+            ..
+        }
+    )));
+    assert!(flash(&s).contains("not in your list"), "{}", flash(&s));
+}
+
+#[test]
+fn y_starts_the_reply_from_the_similar_answer() {
+    // A pending draft: edit it, starting from Tom's reply, names swapped.
+    let (mut s, _) = loaded();
+    similar_open(&mut s);
+    let fx = app::update(&mut s, key('y'));
+    assert_eq!(s.overlay, Overlay::None);
+    let ed = s.editor.as_ref().expect("editor open");
+    assert_eq!(ed.conv_id, 1000);
+    assert_eq!(
+        ed.kind,
+        replydesk::tui::editor::EditKind::Edit {
+            suggestion_id: 5000
+        }
+    );
+    assert!(
+        ed.text()
+            .starts_with("Hi Maria,\n\nYes, it is still available!"),
+        "{}",
+        ed.text()
+    );
+    assert!(ed.is_modified(), "Esc asks before dropping it");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::LoadDraft { .. })),
+        "no local copy is restored over the chosen text"
+    );
+    // Ctrl-S approves it as an edit of the pending draft.
+    let fx = app::update(&mut s, ctrl('s'));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::ApproveEdited { suggestion_id: 5000, body, .. } if body.contains("parking is included")
+    )));
+
+    // No pending draft: compose with it.
+    let (mut s, _) = state();
+    let fx = app::init(&mut s);
+    answer(&mut s, fx, false);
+    similar_open(&mut s);
+    app::update(&mut s, key('y'));
+    let ed = s.editor.as_ref().expect("editor open");
+    assert!(ed.is_compose());
+    assert!(ed.text().contains("Viewings are Tue–Sat"));
+
+    // A rejected answer has nothing to copy.
+    let (mut s, _) = loaded();
+    similar_open(&mut s);
+    app::update(&mut s, key('j'));
+    app::update(&mut s, key('j'));
+    app::update(&mut s, key('y'));
+    assert!(s.editor.is_none());
+    assert!(flash(&s).contains("no approved reply"), "{}", flash(&s));
+}
+
+fn search_reqs(fx: &[Effect]) -> Vec<(u64, String)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Search { req, text, .. } => Some((*req, text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn search_overlay(s: &State) -> Option<&replydesk::tui::search::SearchOverlay> {
+    match &s.overlay {
+        Overlay::Search(o) => Some(o),
+        _ => None,
+    }
+}
+
+fn type_text(s: &mut State, text: &str) -> Vec<Effect> {
+    text.chars().flat_map(|c| app::update(s, key(c))).collect()
+}
+
+#[test]
+fn search_waits_for_a_pause_then_sends_only_the_latest_text() {
+    let (mut s, t0) = loaded();
+    assert!(app::update(&mut s, key('/')).is_empty());
+    assert!(search_overlay(&s).is_some());
+    // j, k, s, q … are text here, not commands.
+    let fx = type_text(&mut s, "park sq");
+    assert!(search_reqs(&fx).is_empty() && !s.quitting);
+    assert!(search_reqs(&tick(&mut s, t0 + Duration::from_millis(100))).is_empty());
+    // Still typing: the pause starts again.
+    for _ in 0..3 {
+        app::update(&mut s, code(KeyCode::Backspace));
+    }
+    type_text(&mut s, "ing");
+    assert!(search_reqs(&tick(&mut s, t0 + Duration::from_millis(200))).is_empty());
+    let fx = tick(&mut s, t0 + Duration::from_millis(300));
+    let sent = search_reqs(&fx);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, "parking");
+    let filter = fx.iter().find_map(|e| match e {
+        Effect::Search { filter, .. } => Some(*filter),
+        _ => None,
+    });
+    assert_eq!(
+        filter.map(|f| f.status),
+        Some(Some(ConversationStatus::NeedsReply)),
+        "within the list's status filter"
+    );
+    // Nothing more until the text changes.
+    assert!(search_reqs(&tick(&mut s, t0 + Duration::from_millis(600))).is_empty());
+    // Ctrl-U clears: no search for an empty query.
+    app::update(&mut s, ctrl('u'));
+    assert_eq!(search_overlay(&s).map(|o| o.query.as_str()), Some(""));
+    assert!(search_reqs(&tick(&mut s, t0 + Duration::from_millis(900))).is_empty());
+    app::update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.overlay, Overlay::None);
+}
+
+#[test]
+fn a_stale_search_answer_is_dropped() {
+    let (mut s, t0) = loaded();
+    app::update(&mut s, key('/'));
+    type_text(&mut s, "parking");
+    let first = search_reqs(&tick(&mut s, t0 + Duration::from_millis(200)))[0].0;
+    type_text(&mut s, " saturday");
+    let second = search_reqs(&tick(&mut s, t0 + Duration::from_millis(400)))[0].0;
+    assert_ne!(first, second);
+    assert!(!s.requests.contains_key(&first));
+    app::update(
+        &mut s,
+        Action::SearchLoaded {
+            req: first,
+            results: search_results()[1..].to_vec(),
+            note: None,
+        },
+    );
+    let o = search_overlay(&s).expect("open");
+    assert!(
+        o.results.is_empty() && o.req == Some(second),
+        "the older answer is dropped"
+    );
+    app::update(
+        &mut s,
+        Action::SearchLoaded {
+            req: second,
+            results: search_results(),
+            note: Some("semantic search failed (timeout) — full text only".into()),
+        },
+    );
+    let o = search_overlay(&s).expect("open");
+    assert_eq!(o.results.len(), 4);
+    assert_eq!(o.searched, "parking saturday");
+    assert!(
+        o.note
+            .as_deref()
+            .is_some_and(|n| n.contains("full text only"))
+    );
+}
+
+#[test]
+fn enter_on_a_search_hit_opens_it_with_the_words_highlighted() {
+    let (mut s, t0) = loaded();
+    let fx = app::update(&mut s, key('j'));
+    answer(&mut s, fx, true);
+    app::update(&mut s, key('/'));
+    type_text(&mut s, "\"parking\" saturday -cats");
+    let (req, _) = search_reqs(&tick(&mut s, t0 + Duration::from_millis(200)))[0].clone();
+    app::update(
+        &mut s,
+        Action::SearchLoaded {
+            req,
+            results: search_results(),
+            note: None,
+        },
+    );
+    let fx = app::update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.overlay, Overlay::None);
+    assert_eq!(s.inbox.selected_id(), Some(1000));
+    assert_eq!(s.focus, Focus::Thread);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::LoadThread { conv_id: 1000, .. }))
+    );
+    let h = s.highlight.as_ref().expect("highlight");
+    assert_eq!(h.conv_id, 1000);
+    assert_eq!(h.terms, vec!["parking".to_string(), "saturday".to_string()]);
+
+    // A hit outside the list: loaded around it, in "all" (it is archived).
+    app::update(&mut s, key('/'));
+    type_text(&mut s, "car");
+    let (req, _) = search_reqs(&tick(&mut s, t0 + Duration::from_millis(500)))[0].clone();
+    app::update(
+        &mut s,
+        Action::SearchLoaded {
+            req,
+            results: search_results(),
+            note: None,
+        },
+    );
+    app::update(&mut s, code(KeyCode::Down));
+    app::update(&mut s, code(KeyCode::Down));
+    app::update(&mut s, code(KeyCode::Down));
+    let fx = app::update(&mut s, code(KeyCode::Enter));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::LoadAround { conv_id: 455, query, .. } if query.filter == StatusFilter::All
+    )));
+    assert_eq!(s.highlight.as_ref().map(|h| h.conv_id), Some(455));
+}
+
+#[test]
+fn similar_and_search_keys_are_remappable_and_listed_in_help() {
+    use replydesk::tui::keys::Command;
+    let mut settings = settings();
+    settings.keys.insert("similar".into(), "F3".into());
+    settings.keys.insert("search".into(), "ctrl-f".into());
+    let (mut s, _) = state_with(&settings);
+    let fx = app::init(&mut s);
+    answer(&mut s, fx, true);
+    assert!(similar_req(&app::update(&mut s, key('s'))).is_none());
+    assert!(similar_req(&app::update(&mut s, code(KeyCode::F(3)))).is_some());
+    app::update(&mut s, code(KeyCode::Esc));
+    app::update(&mut s, ctrl('f'));
+    assert!(search_overlay(&s).is_some());
+    assert_eq!(s.keymap.all_labels(Command::Similar), "F3");
+    assert_eq!(s.keymap.all_labels(Command::Search), "Ctrl-F");
+    let d = replydesk::tui::keys::Keymap::default();
+    assert_eq!(d.all_labels(Command::Similar), "s");
+    assert_eq!(d.all_labels(Command::Search), "/");
+}
+
+#[test]
+fn help_scrolls_when_it_does_not_fit() {
+    let (mut s, _) = loaded();
+    app::update(&mut s, key('?'));
+    s.metrics.help_overflow = 3;
+    for _ in 0..5 {
+        app::update(&mut s, key('j'));
+    }
+    assert_eq!((s.overlay.clone(), s.help_scroll), (Overlay::Help, 3));
+    app::update(&mut s, key('k'));
+    assert_eq!(s.help_scroll, 2);
+    app::update(&mut s, key('x'));
+    assert_eq!((s.overlay.clone(), s.help_scroll), (Overlay::None, 0));
 }

@@ -412,3 +412,243 @@ fn every_size_from_tiny_to_huge_renders_without_panicking() {
         draw(&mut s, w, h);
     }
 }
+
+/// `S`, then the answer: the rep's numbers beside the team's, approval per
+/// confidence bucket and decisions per day.
+#[test]
+fn stats_overlay() {
+    snap("stats", || {
+        let (mut s, _) = loaded();
+        s.flash = None;
+        let fx = app::update(&mut s, key('S'));
+        let req = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::LoadStats { req, .. } => Some(*req),
+                _ => None,
+            })
+            .expect("S asks for the stats");
+        app::update(
+            &mut s,
+            Action::StatsLoaded {
+                req,
+                stats: Box::new(stats()),
+            },
+        );
+        s
+    });
+}
+
+#[test]
+fn stats_overlay_while_loading() {
+    snap("stats_loading", || {
+        let (mut s, _) = loaded();
+        s.flash = None;
+        app::update(&mut s, key('S'));
+        s
+    });
+}
+
+fn tick_at(s: &mut State, at: std::time::Instant) {
+    app::update(
+        s,
+        Action::Tick {
+            now: at,
+            wall: wall(),
+        },
+    );
+}
+
+/// `s` on Maria's conversation, then the answer.
+fn similar_with(found: replydesk::tui::similar::Similars) -> State {
+    let (mut s, _) = loaded();
+    s.flash = None;
+    let fx = app::update(&mut s, key('s'));
+    let req = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadSimilar { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("s asks for similar conversations");
+    app::update(&mut s, Action::SimilarLoaded { req, found });
+    s
+}
+
+/// `s`: score, status mark, lead, subject, and how each was answered.
+#[test]
+fn similar_overlay() {
+    snap("similar", || {
+        let mut s = similar_with(replydesk::tui::similar::Similars::Found(similar_found()));
+        app::update(&mut s, key('j'));
+        s
+    });
+}
+
+#[test]
+fn similar_overlay_without_embeddings() {
+    snap("similar_not_embedded", || {
+        similar_with(replydesk::tui::similar::Similars::NotEmbedded)
+    });
+}
+
+/// `/`, "parking saturday", the pause, the answer.
+fn searched(results: Vec<replydesk::db::search::SearchResult>, note: Option<String>) -> State {
+    let (mut s, t0) = loaded();
+    s.flash = None;
+    app::update(&mut s, key('/'));
+    for c in "parking saturday".chars() {
+        app::update(&mut s, key(c));
+    }
+    tick_at(&mut s, t0 + Duration::from_millis(200));
+    let req = match &s.overlay {
+        app::Overlay::Search(o) => o.req.expect("searching"),
+        _ => panic!("search overlay open"),
+    };
+    app::update(&mut s, Action::SearchLoaded { req, results, note });
+    s
+}
+
+#[test]
+fn search_overlay() {
+    snap("search", || {
+        let mut s = searched(search_results(), None);
+        app::update(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),
+        );
+        s
+    });
+}
+
+#[test]
+fn search_overlay_full_text_only() {
+    snap("search_full_text_only", || {
+        searched(
+            search_results()[..3].to_vec(),
+            Some("the embedding model took over 3s — full text only".into()),
+        )
+    });
+}
+
+/// Enter on a hit: the thread shows with the searched words reversed.
+#[test]
+fn a_search_hit_opens_with_the_words_marked() {
+    use ratatui::style::Modifier;
+    for (w, h) in SIZES {
+        let mut s = searched(search_results(), None);
+        app::update(
+            &mut s,
+            Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        let m = s.metrics;
+        let fx = app::update(&mut s, Action::Layout(m));
+        answer(&mut s, fx, true);
+        let term = draw(&mut s, w, h);
+        let buf = term.backend().buffer();
+        let marked: Vec<String> = (0..h)
+            .map(|y| {
+                (0..w)
+                    .filter_map(|x| buf.cell((x, y)))
+                    .map(|c| {
+                        if c.modifier.contains(Modifier::REVERSED) {
+                            c.symbol().to_string()
+                        } else {
+                            " ".to_string()
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .collect();
+        let words: Vec<&str> = marked.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert!(words.contains(&"parking"), "{w}x{h}: {words:?}");
+        assert!(words.contains(&"Saturday"), "{w}x{h}: {words:?}");
+        // The list's selected row is reversed by the theme, not by this:
+        // only the thread pane's cells hold matches.
+        assert!(
+            words.iter().all(|m| {
+                let m = m.to_lowercase();
+                m == "parking" || m == "saturday"
+            }),
+            "{w}x{h}: {words:?}"
+        );
+    }
+}
+
+/// Too short for all the keys: help scrolls with j/k and says how much is left.
+#[test]
+fn help_scrolls_when_the_screen_is_short() {
+    let (mut s, _) = loaded();
+    app::update(&mut s, key('?'));
+    let term = draw(&mut s, 80, 14);
+    assert!(s.metrics.help_overflow > 0);
+    let text = |t: &Terminal<TestBackend>| -> String {
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    };
+    let before = text(&term);
+    assert!(before.contains("j/k scroll"), "{before}");
+    for _ in 0..50 {
+        app::update(&mut s, key('j'));
+    }
+    assert_eq!(s.help_scroll, s.metrics.help_overflow);
+    let after = text(&draw(&mut s, 80, 14));
+    assert!(
+        after.contains("undo / redo typing"),
+        "the last line shows: {after}"
+    );
+    assert!(!after.contains("next row / scroll down"));
+}
+
+#[test]
+fn similar_and_search_overlays_hold_no_escapes() {
+    use replydesk::db::embeddings::Answer;
+    let mut found = similar_found();
+    found[0].lead_name = "\x1b]0;pwned\x07Eve \u{202e}lanigiro".into();
+    found[0].subject = HOSTILE.into();
+    found[0].answer = Answer::Reply {
+        text: HOSTILE.into(),
+        status: SuggestionStatus::Approved,
+    };
+    found[1].answer = Answer::Rejected {
+        reason: replydesk::db::RejectionReason::Other,
+        note: Some("\x1b]52;c;ZXZpbA==\x07 note".into()),
+    };
+    let mut hits = search_results();
+    hits[0].snippet = HOSTILE.into();
+    hits[1].lead_name = "\u{2066}Eve\x1b[8m".into();
+    for (w, h) in [(80, 24), (120, 40), (40, 12)] {
+        let mut a = similar_with(replydesk::tui::similar::Similars::Found(found.clone()));
+        let mut b = searched(hits.clone(), Some("\x1b[31mred note".into()));
+        app::update(&mut b, Action::Paste("\x1b[2J\u{202e}pasted".into()));
+        for s in [&mut a, &mut b] {
+            let term = draw(s, w, h);
+            let buf = term.backend().buffer();
+            for cell in buf.content() {
+                assert!(
+                    clean::is_clean(cell.symbol()) && !cell.symbol().contains(['\n', '\t']),
+                    "{w}x{h}: {:?}",
+                    cell.symbol()
+                );
+            }
+            let all: String = buf.content().iter().map(|c| c.symbol()).collect();
+            assert!(!all.contains("ZXZpbA=="), "OSC 52 payload leaked");
+        }
+    }
+}
+
+#[test]
+fn similar_and_search_render_at_any_size() {
+    for (w, h) in [(1, 1), (10, 5), (30, 8), (79, 23), (300, 100)] {
+        let mut a = similar_with(replydesk::tui::similar::Similars::Found(similar_found()));
+        draw(&mut a, w, h);
+        let mut b = searched(search_results(), None);
+        draw(&mut b, w, h);
+        let mut c = similar_with(replydesk::tui::similar::Similars::NotEmbedded);
+        draw(&mut c, w, h);
+    }
+}

@@ -574,6 +574,7 @@ async fn keyset_pages_return_every_conversation_once_during_updates() {
     let q = InboxQuery {
         filter: StatusFilter::All,
         owner: None,
+        unassigned: false,
     };
     let mut seen = HashSet::new();
     let mut page = Page::First;
@@ -638,6 +639,7 @@ async fn status_filters_and_owner_filter() {
             &InboxQuery {
                 filter: f,
                 owner: None,
+                unassigned: false,
             },
             Page::First,
             1000,
@@ -664,6 +666,7 @@ async fn status_filters_and_owner_filter() {
         &InboxQuery {
             filter: StatusFilter::All,
             owner: Some(owner),
+            unassigned: false,
         },
         Page::First,
         1000,

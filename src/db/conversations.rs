@@ -1,7 +1,7 @@
 //! The inbox: conversation lists (keyset-paginated, never OFFSET), counts,
 //! archive and unarchive.
 
-use super::{ConversationStatus, DbError, events};
+use super::{ConversationStatus, DbError, Rep, events};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
@@ -55,6 +55,8 @@ pub struct InboxQuery {
     pub filter: StatusFilter,
     /// Only this rep's conversations; `None` for everyone's.
     pub owner: Option<i64>,
+    /// With `owner`: the conversations nobody owns too (scope "mine").
+    pub unassigned: bool,
 }
 
 /// A position in the list order (newest activity first, then id).
@@ -137,9 +139,15 @@ pub async fn page(
             params.len()
         ));
     }
+    // Kept out of `conds`: "mine" (own or unassigned) is two index range
+    // scans merged, not one OR that no index serves in order.
+    let mut owner_conds = Vec::new();
     if let Some(o) = &query.owner {
         params.push((o, Type::INT8));
-        conds.push(format!("owner_rep_id = ${}", params.len()));
+        owner_conds.push(format!("owner_rep_id = ${}", params.len()));
+        if query.unassigned {
+            owner_conds.push("owner_rep_id IS NULL".to_string());
+        }
     }
     let (cursor, ascending) = match &page {
         Page::First => (None, false),
@@ -163,14 +171,33 @@ pub async fn page(
     } else {
         "last_message_at DESC, id DESC"
     };
+    let limit_param = params.len();
+    let base = conds.join(" AND ");
+    let branch = |owner: &str| {
+        format!(
+            "SELECT * FROM conversations WHERE {base}{owner} ORDER BY {order} LIMIT ${limit_param}"
+        )
+    };
+    let inner = match owner_conds.as_slice() {
+        [] => branch(""),
+        [one] => branch(&format!(" AND {one}")),
+        several => {
+            let union: Vec<String> = several
+                .iter()
+                .map(|o| format!("({})", branch(&format!(" AND {o}"))))
+                .collect();
+            format!(
+                "SELECT * FROM ({}) u ORDER BY {order} LIMIT ${limit_param}",
+                union.join(" UNION ALL ")
+            )
+        }
+    };
     let sql = format!(
         "SELECT {ROW_COLUMNS}
-         FROM (SELECT * FROM conversations WHERE {} ORDER BY {order} LIMIT ${}) c
+         FROM ({inner}) c
          JOIN leads l ON l.id = c.lead_id
          LEFT JOIN suggestions s ON s.conversation_id = c.id AND s.status = 'pending'
-         ORDER BY c.last_message_at DESC, c.id DESC",
-        conds.join(" AND "),
-        params.len()
+         ORDER BY c.last_message_at DESC, c.id DESC"
     );
     // Sent typed: one round trip, planned with the real values.
     let rows = client.query_typed(&sql, &params).await?;
@@ -223,12 +250,27 @@ pub async fn counts(
     client: &impl GenericClient,
     owner: Option<i64>,
 ) -> Result<StatusCounts, DbError> {
+    counts_for(client, owner, false).await
+}
+
+/// Counts for an owner scope: everyone's (`None`), one rep's, or one rep's
+/// plus the unassigned (`unassigned`, scope "mine").
+pub async fn counts_for(
+    client: &impl GenericClient,
+    owner: Option<i64>,
+    unassigned: bool,
+) -> Result<StatusCounts, DbError> {
     let rows = client
         .query(
-            "SELECT status, count(*) FROM conversations
-             WHERE deleted_at IS NULL AND ($1::bigint IS NULL OR owner_rep_id = $1)
+            "SELECT status, count(*) FROM (
+               SELECT status FROM conversations
+               WHERE deleted_at IS NULL AND ($1::bigint IS NULL OR owner_rep_id = $1)
+               UNION ALL
+               SELECT status FROM conversations
+               WHERE deleted_at IS NULL AND owner_rep_id IS NULL
+                 AND $1::bigint IS NOT NULL AND $2::bool) s
              GROUP BY status",
-            &[&owner],
+            &[&owner, &unassigned],
         )
         .await?;
     let mut c = StatusCounts::default();
@@ -313,6 +355,81 @@ pub async fn unarchive(
     .await?;
     tx.commit().await?;
     Ok(Some(status))
+}
+
+/// Make an unassigned conversation the rep's, and its lead too when nobody
+/// owns the lead. Of any number of reps claiming at once exactly one wins:
+/// the update matches only while `owner_rep_id IS NULL`; the others get
+/// [`DbError::AlreadyClaimed`] naming the winner. Claiming a conversation
+/// that is already the rep's changes nothing and succeeds.
+pub async fn claim(
+    client: &mut tokio_postgres::Client,
+    conversation_id: i64,
+    rep: &Rep,
+) -> Result<(), DbError> {
+    let tx = client.transaction().await?;
+    let won = tx
+        .query_typed_opt(
+            "UPDATE conversations SET owner_rep_id = $2
+             WHERE id = $1 AND deleted_at IS NULL AND owner_rep_id IS NULL
+             RETURNING lead_id",
+            &[(&conversation_id, Type::INT8), (&rep.id, Type::INT8)],
+        )
+        .await?;
+    let Some(won) = won else {
+        let outcome = claim_lost(&tx, conversation_id, rep.id).await;
+        tx.rollback().await?;
+        return outcome;
+    };
+    let lead_id: i64 = won.get(0);
+    let lead_claimed = tx
+        .execute_typed(
+            "UPDATE leads SET owner_rep_id = $2 WHERE id = $1 AND owner_rep_id IS NULL",
+            &[(&lead_id, Type::INT8), (&rep.id, Type::INT8)],
+        )
+        .await?
+        == 1;
+    events::record(
+        &tx,
+        Some(rep.id),
+        "conversation.claimed",
+        Some(conversation_id),
+        None,
+        serde_json::json!({ "lead_id": lead_id, "lead_claimed": lead_claimed }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Why a claim matched nothing: the rep already owns it (fine), someone
+/// else does (named, even when row-level security hides the row), or it
+/// is gone.
+async fn claim_lost(
+    tx: &tokio_postgres::Transaction<'_>,
+    conversation_id: i64,
+    rep_id: i64,
+) -> Result<(), DbError> {
+    let row = tx
+        .query_typed_one(
+            "SELECT (SELECT owner_rep_id FROM conversations WHERE id = $1 AND deleted_at IS NULL),
+                    replydesk_conversation_owner($1)",
+            &[(&conversation_id, Type::INT8)],
+        )
+        .await?;
+    let owner: Option<i64> = row.get(0);
+    let by: Option<String> = row.get(1);
+    match (owner, by) {
+        (Some(o), _) if o == rep_id => Ok(()),
+        (_, Some(by)) => Err(DbError::AlreadyClaimed {
+            id: conversation_id,
+            by,
+        }),
+        _ => Err(DbError::NotFound {
+            what: "conversation",
+            id: conversation_id,
+        }),
+    }
 }
 
 async fn exists(client: &impl GenericClient, conversation_id: i64) -> Result<(), DbError> {

@@ -71,6 +71,38 @@ pub enum DbError {
     #[error("no rep with email {email}: add one with `replydesk rep add {email}` or pass --rep")]
     UnknownRep { email: String },
 
+    #[error("conversation {id} is already claimed by {by}; nothing was changed: refresh")]
+    AlreadyClaimed { id: i64, by: String },
+
+    #[error(
+        "row-level security is on but database user \"{db_user}\" is not linked to a rep: an admin runs `replydesk rls grant EMAIL --db-role {db_user}`, or connect as your own database user"
+    )]
+    RlsUnlinked { db_user: String },
+
+    #[error(
+        "database user \"{db_user}\" is rep {linked}, not {requested}: with rls = true the database login says who you are; drop --rep or connect as {requested}'s database user"
+    )]
+    RlsWrongRep {
+        db_user: String,
+        linked: String,
+        requested: String,
+    },
+
+    #[error("row-level security: {0}")]
+    Rls(String),
+
+    #[error(
+        "embedding model \"{model}\" is registered with {registered} dimensions, but {configured} are configured: use a new model name for another dimension (each model gets its own index)"
+    )]
+    ModelDimensions {
+        model: String,
+        registered: i32,
+        configured: usize,
+    },
+
+    #[error("embedding model name {0}")]
+    BadModelName(String),
+
     #[error("the connection pool failed: {0}")]
     Pool(String),
 

@@ -34,6 +34,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001", "pgvector"),
     migration!(2, "0002", "core"),
+    migration!(3, "0003", "ownership_rls"),
 ];
 
 /// The advisory lock key that serialises migration runs ("replydsk").

@@ -1,14 +1,21 @@
 //! Everything that talks to PostgreSQL. All SQL of the application lives in
 //! this folder: plain async functions taking a `&Client` or a `&Transaction`.
 
+pub mod ai_runs;
 pub mod conversations;
+pub mod drafting;
+pub mod embeddings;
+pub mod erase;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod messages;
 pub mod migrate;
 pub mod pool;
 pub mod reps;
+pub mod rls;
 pub mod search;
+pub mod stats;
 pub mod suggestions;
 
 pub use error::DbError;

@@ -32,7 +32,10 @@ pub struct State {
     pub theme: Theme,
     pub rep: Rep,
     pub undo_window: Duration,
+    /// Only this rep's conversations (scope "mine"); `None` for the team's.
     pub owner: Option<i64>,
+    /// With `owner`: the unassigned conversations too.
+    pub unassigned: bool,
     /// Offset used to show times (the local zone; UTC in tests).
     pub tz: FixedOffset,
     pub now: Instant,
@@ -59,6 +62,10 @@ pub struct State {
     pub pending_resync: bool,
     /// Select this conversation when it shows up in the list (after undo).
     pub jump_to: Option<i64>,
+    /// Lines the help overlay is scrolled down (when it does not fit).
+    pub help_scroll: usize,
+    /// Words of the last search, marked in that conversation's thread.
+    pub highlight: Option<super::search::Highlight>,
     pub quitting: bool,
 }
 
@@ -74,12 +81,14 @@ impl State {
             text: keymap.warnings.join("; "),
             level: Level::Error,
         });
+        let mine = settings.scope == crate::config::Scope::Mine;
         State {
             keymap,
             theme: Theme::named(&settings.theme.name),
+            owner: mine.then_some(rep.id),
+            unassigned: mine,
             rep,
             undo_window: Duration::from_secs(settings.undo_window_secs),
-            owner: None,
             tz: Utc.fix(),
             now,
             wall,
@@ -106,6 +115,8 @@ impl State {
             pending_ids: BTreeSet::new(),
             pending_resync: false,
             jump_to: None,
+            help_scroll: 0,
+            highlight: None,
             quitting: false,
         }
     }
@@ -132,6 +143,7 @@ impl State {
         InboxQuery {
             filter: self.inbox.filter,
             owner: self.owner,
+            unassigned: self.unassigned,
         }
     }
 
@@ -144,6 +156,9 @@ impl State {
                 ReqKind::Page => Some("loading inbox"),
                 ReqKind::Thread | ReqKind::Older => Some("loading thread"),
                 ReqKind::Decision { what, .. } => Some(what),
+                ReqKind::Stats => Some("loading stats"),
+                ReqKind::Similar => Some("finding similar"),
+                ReqKind::Search => Some("searching"),
                 ReqKind::Counts | ReqKind::Rows | ReqKind::Probe => None,
             })
             .next()
@@ -207,9 +222,17 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     if let Overlay::Reject(_) = state.overlay {
         return workflow::reject_key(state, key, fx);
     }
+    if let Overlay::Stats(_) = state.overlay {
+        return super::stats::key(state, key, fx);
+    }
+    if let Overlay::Similar(_) = state.overlay {
+        return super::similar::key(state, key, fx);
+    }
+    if let Overlay::Search(_) = state.overlay {
+        return super::search::key(state, key, fx);
+    }
     if state.overlay == Overlay::Help {
-        state.overlay = Overlay::None;
-        return;
+        return help_key(state, key);
     }
     let Some(cmd) = state.keymap.lookup(&key) else {
         return;
@@ -233,7 +256,13 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 state.focus = Focus::Thread;
             }
         }
-        Command::Help => state.overlay = Overlay::Help,
+        Command::Help => {
+            state.help_scroll = 0;
+            state.overlay = Overlay::Help;
+        }
+        Command::Stats => super::stats::open(state, fx),
+        Command::Similar => super::similar::open(state, fx),
+        Command::Search => super::search::open(state),
         Command::Back => {
             if state.focus == Focus::List {
                 quit(state, fx);
@@ -257,7 +286,28 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         | Command::Reject
         | Command::Compose
         | Command::Undo
-        | Command::Archive => workflow::command(state, cmd, fx),
+        | Command::Archive
+        | Command::Claim => workflow::command(state, cmd, fx),
+    }
+}
+
+/// Help scrolls with the movement keys when it does not fit; any other
+/// key closes it.
+fn help_key(state: &mut State, key: KeyEvent) {
+    let max = state.metrics.help_overflow;
+    let page = state.metrics.list_height.max(2) - 1;
+    let s = &mut state.help_scroll;
+    match state.keymap.lookup(&key) {
+        Some(Command::Down) => *s = (*s + 1).min(max),
+        Some(Command::Up) => *s = s.saturating_sub(1),
+        Some(Command::PageDown) => *s = (*s + page).min(max),
+        Some(Command::PageUp) => *s = s.saturating_sub(page),
+        Some(Command::Top) => *s = 0,
+        Some(Command::Bottom) => *s = max,
+        _ => {
+            state.help_scroll = 0;
+            state.overlay = Overlay::None;
+        }
     }
 }
 
@@ -366,6 +416,7 @@ pub fn request_counts(state: &mut State, fx: &mut Vec<Effect>) {
     fx.push(Effect::LoadCounts {
         req,
         owner: state.owner,
+        unassigned: state.unassigned,
     });
 }
 
@@ -403,7 +454,7 @@ pub fn resync(state: &mut State, fx: &mut Vec<Effect>) {
     request_thread(state, fx);
 }
 
-fn quit(state: &mut State, fx: &mut Vec<Effect>) {
+pub(super) fn quit(state: &mut State, fx: &mut Vec<Effect>) {
     if let Some(ed) = &mut state.editor
         && ed.touched
     {
@@ -477,6 +528,7 @@ fn on_tick(state: &mut State, now: Instant, wall: DateTime<Utc>, fx: &mut Vec<Ef
             text: ed.text(),
         });
     }
+    super::search::tick(state, fx);
     if let Conn::Offline { next_probe, .. } = state.conn
         && now >= next_probe
         && state.probe_inflight.is_none()

@@ -12,6 +12,9 @@ pub mod listen;
 pub mod model;
 mod results;
 pub mod runner;
+pub mod search;
+pub mod similar;
+mod stats;
 pub mod terminal;
 pub mod theme;
 pub mod thread;
@@ -56,12 +59,15 @@ pub async fn run(launch: Launch) -> std::io::Result<()> {
         rep,
     } = launch;
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    // Created once: similar and search embed with the configured model.
+    let embedder = crate::ai::embedder_from(&settings.ai).map_err(|e| e.to_string());
     let runner = Runner {
         pool,
         rep: rep.clone(),
         undo_window: Duration::from_secs(settings.undo_window_secs),
         drafts: drafts::Drafts::platform(),
         tx: tx.clone(),
+        embedder,
     };
     let mut state = State::new(&settings, rep, Instant::now(), Utc::now());
     state.tz = Local::now().offset().fix();

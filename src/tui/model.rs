@@ -59,11 +59,24 @@ pub struct RejectPicker {
     pub typing: bool,
 }
 
+/// The stats overlay (`S`): the request in flight, then its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsOverlay {
+    /// The window: stats since this time.
+    pub since: DateTime<Utc>,
+    pub req: Option<u64>,
+    pub stats: Option<Box<crate::db::stats::Stats>>,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     None,
     Help,
     Reject(RejectPicker),
+    Stats(StatsOverlay),
+    Similar(super::similar::SimilarOverlay),
+    Search(super::search::SearchOverlay),
 }
 
 /// What a request is for, so its answer (or failure) can be routed.
@@ -75,6 +88,9 @@ pub enum ReqKind {
     Older,
     Rows,
     Probe,
+    Stats,
+    Similar,
+    Search,
     Decision { conv_id: i64, what: &'static str },
 }
 
@@ -92,6 +108,8 @@ pub struct Metrics {
     pub thread_lines: usize,
     pub sugg_height: usize,
     pub sugg_lines: usize,
+    /// Lines of the help overlay below its box (0 when it fits).
+    pub help_overflow: usize,
 }
 
 /// A database failure, already turned into one line.
@@ -128,6 +146,9 @@ pub enum Done {
     Unarchived {
         conv_id: i64,
         status: Option<ConversationStatus>,
+    },
+    Claimed {
+        conv_id: i64,
     },
 }
 
@@ -177,6 +198,26 @@ pub enum Action {
     ProbeOk {
         req: u64,
     },
+    StatsLoaded {
+        req: u64,
+        stats: Box<crate::db::stats::Stats>,
+    },
+    SimilarLoaded {
+        req: u64,
+        found: super::similar::Similars,
+    },
+    SearchLoaded {
+        req: u64,
+        results: Vec<crate::db::search::SearchResult>,
+        /// Why the semantic half was left out, if it was.
+        note: Option<String>,
+    },
+    /// A page of the list around one conversation (jumping to it).
+    AroundLoaded {
+        req: u64,
+        conv_id: i64,
+        rows: Vec<ConversationRow>,
+    },
     ListenerUp,
     ListenerDown(String),
     Notified(Notice),
@@ -203,6 +244,8 @@ pub enum Effect {
     LoadCounts {
         req: u64,
         owner: Option<i64>,
+        /// With `owner`: count the unassigned too (scope "mine").
+        unassigned: bool,
     },
     LoadThread {
         req: u64,
@@ -251,8 +294,34 @@ pub enum Effect {
         req: u64,
         conv_id: i64,
     },
+    Claim {
+        req: u64,
+        conv_id: i64,
+    },
     Probe {
         req: u64,
+    },
+    LoadStats {
+        req: u64,
+        since: DateTime<Utc>,
+    },
+    /// The conversations most similar to this one (`s`).
+    LoadSimilar {
+        req: u64,
+        conv_id: i64,
+    },
+    /// Full-text + semantic search (`/`).
+    Search {
+        req: u64,
+        text: String,
+        filter: crate::db::search::SearchFilter,
+    },
+    /// A page of the list starting at `conv_id` (it is not loaded).
+    LoadAround {
+        req: u64,
+        conv_id: i64,
+        query: InboxQuery,
+        limit: i64,
     },
     LoadDraft {
         conv_id: i64,

@@ -84,9 +84,16 @@ pub fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 state.thread.version += 1;
             }
         }
-        Action::RowsLoaded { req, ids, rows } => {
+        Action::RowsLoaded { req, ids, mut rows } => {
             if state.requests.remove(&req).is_none() {
                 return;
+            }
+            // Scope "mine": a row someone else claimed leaves the list.
+            if let Some(me) = state.owner {
+                let unassigned = state.unassigned;
+                rows.retain(|r| {
+                    r.owner_rep_id == Some(me) || unassigned && r.owner_rep_id.is_none()
+                });
             }
             let gone: Vec<i64> = ids
                 .iter()
@@ -107,6 +114,14 @@ pub fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
                 return;
             };
             failed(state, r.kind, req, failure, fx);
+        }
+        Action::StatsLoaded { req, stats } => super::stats::loaded(state, req, stats),
+        Action::SimilarLoaded { req, found } => super::similar::loaded(state, req, found),
+        Action::SearchLoaded { req, results, note } => {
+            super::search::loaded(state, req, results, note)
+        }
+        Action::AroundLoaded { req, conv_id, rows } => {
+            super::similar::around_loaded(state, req, conv_id, rows, fx)
         }
         Action::ProbeOk { req } => {
             state.requests.remove(&req);
@@ -317,6 +332,10 @@ fn decided(
             state.say(Level::Success, text);
             conv_id
         }
+        Done::Claimed { conv_id } => {
+            state.say(Level::Success, "claimed — this conversation is yours");
+            conv_id
+        }
     };
     refresh_conversation(state, conv_id, fx);
 }
@@ -357,6 +376,9 @@ fn failed(state: &mut State, kind: ReqKind, req: u64, f: Failure, fx: &mut Vec<E
             }
         }
         ReqKind::Rows => {}
+        ReqKind::Stats => super::stats::failed(state, req, &f.message),
+        ReqKind::Similar => super::similar::failed(state, req, &f.message),
+        ReqKind::Search => super::search::failed(state, req, &f.message),
         ReqKind::Probe => {
             if state.probe_inflight == Some(req) {
                 state.probe_inflight = None;

@@ -5,9 +5,19 @@
 use super::app::{Action, Done, Effect, Failure};
 use super::clean;
 use super::drafts::Drafts;
+use super::search::RESULTS;
+use super::similar::{SIMILAR_K, Similars};
+use crate::ai::Embedder;
+use crate::db::conversations::{ConversationRow, Cursor, InboxQuery, Page};
+use crate::db::embeddings::SimilarFilter;
 use crate::db::{self, DbError, Pool, Rep};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a search waits for the embedding model before it goes on with
+/// full text only.
+const EMBED_BUDGET: Duration = Duration::from_secs(3);
 use tokio::sync::mpsc::UnboundedSender;
 
 #[derive(Clone)]
@@ -17,6 +27,8 @@ pub struct Runner {
     pub undo_window: Duration,
     pub drafts: Drafts,
     pub tx: UnboundedSender<Action>,
+    /// The configured embedding model (similar, search), or why there is none.
+    pub embedder: Result<Arc<dyn Embedder>, String>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -35,6 +47,7 @@ pub fn failure(e: &DbError) -> Failure {
                 | DbError::Superseded
                 | DbError::NotFound { .. }
                 | DbError::UndoTooLate(_)
+                | DbError::AlreadyClaimed { .. }
         ),
     }
 }
@@ -84,8 +97,12 @@ impl Runner {
                 let rows = db::conversations::page(&c, &query, page, limit).await?;
                 Ok(Action::PageLoaded { req, rows })
             }),
-            Effect::LoadCounts { req, owner } => self.job(req, move |c, _| async move {
-                let counts = db::conversations::counts(&**c, owner).await?;
+            Effect::LoadCounts {
+                req,
+                owner,
+                unassigned,
+            } => self.job(req, move |c, _| async move {
+                let counts = db::conversations::counts_for(&**c, owner, unassigned).await?;
                 Ok(Action::CountsLoaded { req, counts })
             }),
             Effect::LoadThread {
@@ -191,6 +208,76 @@ impl Runner {
                     done: Done::Unarchived { conv_id, status },
                 })
             }),
+            Effect::Claim { req, conv_id } => self.job(req, move |mut c, r| async move {
+                db::conversations::claim(&mut c, conv_id, &r.rep).await?;
+                Ok(Action::Decided {
+                    req,
+                    done: Done::Claimed { conv_id },
+                })
+            }),
+            Effect::LoadStats { req, since } => self.job(req, move |mut c, _| async move {
+                let stats = db::stats::compute(&mut c, since, None).await?;
+                Ok(Action::StatsLoaded {
+                    req,
+                    stats: Box::new(stats),
+                })
+            }),
+            Effect::LoadSimilar { req, conv_id } => self.job(req, move |mut c, r| async move {
+                let e = match r.embedder {
+                    Ok(e) => e,
+                    Err(why) => {
+                        return Ok(Action::Failed {
+                            req,
+                            failure: Failure {
+                                message: format!("no embedding model: {why}"),
+                                connection_lost: false,
+                                refresh: false,
+                            },
+                        });
+                    }
+                };
+                let found = similar_to(&mut c, &*e, conv_id).await?;
+                Ok(Action::SimilarLoaded { req, found })
+            }),
+            Effect::Search { req, text, filter } => self.job(req, move |mut c, r| async move {
+                let (vector, mut note) = query_vector(&c, &r.embedder, &text).await;
+                let name = r.embedder.as_ref().map_or("", |e| e.name()).to_string();
+                let dims = vector.as_ref().map_or(0, Vec::len);
+                let results = match db::search::hybrid(
+                    &mut c,
+                    &text,
+                    vector.as_deref(),
+                    &name,
+                    dims,
+                    filter,
+                    RESULTS,
+                )
+                .await
+                {
+                    Ok(results) => results,
+                    Err(e) if vector.is_some() && !e.is_connection_lost() => {
+                        note = Some(format!("semantic search failed ({e}) — full text only"));
+                        db::search::hybrid(&mut c, &text, None, &name, 0, filter, RESULTS).await?
+                    }
+                    Err(e) => return Err(e),
+                };
+                Ok(Action::SearchLoaded { req, results, note })
+            }),
+            Effect::LoadAround {
+                req,
+                conv_id,
+                query,
+                limit,
+            } => self.job(req, move |c, _| async move {
+                // Any answer but a lost connection lets the list recover
+                // (an empty page says "not in your list").
+                let rows = match around(&c, &query, conv_id, limit).await {
+                    Ok(rows) => rows,
+                    Err(e) if e.is_connection_lost() => return Err(e),
+                    Err(_) => Vec::new(),
+                };
+                Ok(Action::AroundLoaded { req, conv_id, rows })
+            }),
             Effect::Probe { req } => self.job(req, move |c, _| async move {
                 c.simple_query("SELECT 1").await.map_err(DbError::from)?;
                 Ok(Action::ProbeOk { req })
@@ -224,4 +311,104 @@ impl Runner {
     pub fn save_draft_now(&self, conv_id: i64, text: &str) {
         let _ = self.drafts.save(conv_id, text);
     }
+}
+
+/// The neighbours of a conversation for the configured model. A model with
+/// no fixed dimension (a served one, `embedding_dimensions = 0`) uses the
+/// one it was registered with; never registered means nothing is embedded.
+async fn similar_to(
+    c: &mut tokio_postgres::Client,
+    e: &dyn Embedder,
+    conv_id: i64,
+) -> Result<Similars, DbError> {
+    let name = e.name();
+    let dims = match e.dimensions() {
+        0 => db::embeddings::models(&*c)
+            .await?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, d)| usize::try_from(d).ok()),
+        d => Some(d),
+    };
+    let Some(dims) = dims else {
+        return Ok(Similars::NotEmbedded);
+    };
+    let found =
+        db::embeddings::similar(c, conv_id, name, dims, SIMILAR_K, SimilarFilter::default())
+            .await?;
+    if found.is_empty()
+        && db::embeddings::latest_inbound_vector(&*c, conv_id, name)
+            .await?
+            .is_none()
+    {
+        return Ok(Similars::NotEmbedded);
+    }
+    Ok(Similars::Found(found))
+}
+
+/// The query's embedding, or why there is none (search goes on with full
+/// text). A served model's call is recorded in `ai_runs`; the offline one
+/// calls nothing.
+async fn query_vector(
+    c: &tokio_postgres::Client,
+    embedder: &Result<Arc<dyn Embedder>, String>,
+    text: &str,
+) -> (Option<Vec<f32>>, Option<String>) {
+    let e = match embedder {
+        Ok(e) => e,
+        Err(why) => {
+            return (
+                None,
+                Some(format!("semantic search is off ({why}) — full text only")),
+            );
+        }
+    };
+    let texts = [text.to_string()];
+    let call = async {
+        if e.provider() == "offline" {
+            e.embed(&texts).await.map_err(|err| err.to_string())
+        } else {
+            crate::ai::recorded_embed(c, &**e, &texts)
+                .await
+                .map_err(|err| err.to_string())
+        }
+    };
+    match tokio::time::timeout(EMBED_BUDGET, call).await {
+        Ok(Ok(out)) => match out.vectors.into_iter().next() {
+            Some(v) if !v.is_empty() => (Some(v), None),
+            _ => (
+                None,
+                Some("the embedding model answered nothing — full text only".into()),
+            ),
+        },
+        Ok(Err(why)) => (
+            None,
+            Some(format!("semantic search failed ({why}) — full text only")),
+        ),
+        Err(_) => (
+            None,
+            Some(format!(
+                "the embedding model took over {}s — full text only",
+                EMBED_BUDGET.as_secs()
+            )),
+        ),
+    }
+}
+
+/// A page of the list starting at `conv_id` (empty when it is not found).
+async fn around(
+    c: &tokio_postgres::Client,
+    query: &InboxQuery,
+    conv_id: i64,
+    limit: i64,
+) -> Result<Vec<ConversationRow>, DbError> {
+    let found = db::conversations::get_many(c, &[conv_id]).await?;
+    let Some(row) = found.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    let page = Page::After(Cursor {
+        last_message_at: row.last_message_at,
+        id: row.id.saturating_add(1),
+    });
+    db::conversations::page(c, query, page, limit).await
 }

@@ -18,6 +18,7 @@ pub fn command(state: &mut State, cmd: Command, fx: &mut Vec<Effect>) {
         Command::Compose => compose(state, fx),
         Command::Undo => undo(state, fx),
         Command::Archive => archive(state, fx),
+        Command::Claim => claim(state, fx),
         _ => Ok(()),
     };
     if let Err(why) = result {
@@ -144,6 +145,42 @@ fn compose(state: &mut State, fx: &mut Vec<Effect>) -> Result<(), String> {
     Ok(())
 }
 
+/// Open the inline editor on `conv_id` (the selected conversation) with
+/// `text` to start from (a reply from the similar overlay): editing its
+/// pending draft when it has one, else composing. No local draft is
+/// restored over it; Esc asks before throwing it away.
+pub fn edit_with(state: &mut State, conv_id: i64, text: &str) -> Result<(), String> {
+    let row = state
+        .inbox
+        .selected_row()
+        .filter(|r| r.id == conv_id)
+        .ok_or("that conversation is no longer selected")?;
+    if state.decision_inflight(conv_id) {
+        return Err("still working on the previous decision…".into());
+    }
+    let lead = clean::line(&row.lead_name);
+    let listed = row.pending_suggestion_id;
+    let (kind, before) = match state.thread.current() {
+        Some(l) => match l.pending_suggestion() {
+            Some(s) => (
+                EditKind::Edit {
+                    suggestion_id: s.id,
+                },
+                clean::block(&s.body),
+            ),
+            None => (EditKind::Compose, String::new()),
+        },
+        None => match listed {
+            Some(suggestion_id) => (EditKind::Edit { suggestion_id }, String::new()),
+            None => (EditKind::Compose, String::new()),
+        },
+    };
+    let mut ed = Editor::new(kind, conv_id, lead, text, state.theme.mono);
+    ed.original = before;
+    state.editor = Some(ed);
+    Ok(())
+}
+
 fn undo(state: &mut State, fx: &mut Vec<Effect>) -> Result<(), String> {
     let slot = match state.undo {
         Some(slot) if state.now < slot.deadline => slot,
@@ -184,6 +221,28 @@ fn archive(state: &mut State, fx: &mut Vec<Effect>) -> Result<(), String> {
     } else {
         Effect::Archive { req, conv_id }
     });
+    Ok(())
+}
+
+fn claim(state: &mut State, fx: &mut Vec<Effect>) -> Result<(), String> {
+    online(state, "claim")?;
+    let row = state
+        .inbox
+        .selected_row()
+        .ok_or("no conversation selected")?;
+    let conv_id = row.id;
+    if row.owner_rep_id == Some(state.rep.id) {
+        return Err("this conversation is already yours".into());
+    }
+    if state.decision_inflight(conv_id) {
+        return Err("still working on the previous change…".into());
+    }
+    let req = state.begin(ReqKind::Decision {
+        conv_id,
+        what: "claiming",
+    });
+    fx.push(Effect::Claim { req, conv_id });
+    state.say(Level::Info, "claiming…");
     Ok(())
 }
 
@@ -369,5 +428,7 @@ pub fn on_paste(state: &mut State, text: &str) {
         && p.typing
     {
         p.note.push_str(&clean::line(text));
+    } else if let Overlay::Search(_) = state.overlay {
+        super::search::paste(state, text);
     }
 }

@@ -260,3 +260,248 @@ pub fn decision(conv_id: i64, sid: i64) -> Decision {
         },
     }
 }
+
+/// Stats for the overlay: the last 30 days, Alex (rep 1) and Dana.
+pub fn stats() -> replydesk::db::stats::Stats {
+    use replydesk::db::RejectionReason;
+    use replydesk::db::stats::{
+        AiUsage, Bucket, DayCount, Drafts, ReasonCount, RepSummary, Responses, Stats, Summary, rate,
+    };
+    let summary = |scale: i64, median: f64, p90: f64, edit: f64| {
+        let buckets: Vec<Bucket> = [(2, 0, 9), (5, 4, 11), (14, 12, 6), (61, 18, 2), (48, 5, 1)]
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, e, r)): (usize, &(i64, i64, i64))| {
+                let (a, e, r) = (a * scale, e * scale, r * scale);
+                Bucket {
+                    from: i as f64 / 5.0,
+                    to: (i + 1) as f64 / 5.0,
+                    decided: a + e + r,
+                    approved: a,
+                    edited: e,
+                    rejected: r,
+                    approval_rate: rate(a, a + e + r),
+                    acceptance_rate: rate(a + e, a + e + r),
+                }
+            })
+            .collect();
+        let (a, e, r) = buckets.iter().fold((0, 0, 0), |(a, e, r), b| {
+            (a + b.approved, e + b.edited, r + b.rejected)
+        });
+        Summary {
+            responses: Responses {
+                conversations: 120 * scale,
+                replied: 107 * scale,
+                response_rate: rate(107, 120),
+                replies_timed: 131 * scale,
+                median_reply_secs: Some(median),
+                p90_reply_secs: Some(p90),
+            },
+            drafts: Drafts {
+                shown: 260 * scale,
+                pending: 12 * scale,
+                superseded: 9 * scale,
+                decided: a + e + r,
+                approved: a,
+                edited: e,
+                rejected: r,
+                approval_rate: rate(a, a + e + r),
+                acceptance_rate: rate(a + e, a + e + r),
+                mean_edit_distance: Some(edit),
+                prompt_tokens: 310_000 * scale,
+                completion_tokens: 52_000 * scale,
+                cost_usd: 1.87 * scale as f64,
+                composed: 7 * scale,
+                undone: scale,
+            },
+            by_confidence: buckets,
+            top_rejection_reasons: vec![ReasonCount {
+                reason: RejectionReason::WrongTone,
+                note: None,
+                count: 11 * scale,
+            }],
+            ai: Some(AiUsage {
+                runs: 280 * scale,
+                failed_runs: 3,
+                prompt_tokens: 330_000 * scale,
+                completion_tokens: 52_000 * scale,
+                cost_usd: 2.04 * scale as f64,
+            }),
+        }
+    };
+    let since = wall() - Days::days(30);
+    Stats {
+        since,
+        until: wall(),
+        rep: None,
+        total: summary(3, 1330.0, 15_300.0, 23.4),
+        decisions_per_day: (0..=30)
+            .map(|d| DayCount {
+                day: (since + Days::days(d)).date_naive(),
+                decisions: [12, 30, 41, 38, 44, 9, 4][d as usize % 7] + d,
+            })
+            .collect(),
+        reps: vec![
+            RepSummary {
+                rep_id: Some(1),
+                email: Some("alex@acme.test".into()),
+                name: "Alex Morgan".into(),
+                summary: summary(1, 250.0, 7500.0, 18.2),
+            },
+            RepSummary {
+                rep_id: Some(2),
+                email: Some("dana@acme.test".into()),
+                name: "Dana Cruz".into(),
+                summary: summary(2, 1900.0, 20_100.0, 26.0),
+            },
+        ],
+    }
+}
+
+/// Conversations similar to Maria's (for the `s` overlay): some in the
+/// loaded list (ids 1000..1010), some not; every kind of answer.
+pub fn similar_found() -> Vec<replydesk::db::embeddings::SimilarConversation> {
+    use replydesk::db::RejectionReason;
+    use replydesk::db::embeddings::{Answer, SimilarConversation};
+    let reply = |text: &str, status| Answer::Reply {
+        text: text.into(),
+        status,
+    };
+    let rows = [
+        (
+            812,
+            0.91,
+            ConversationStatus::Waiting,
+            "Tom Becker",
+            "Apartment on Oak Ave — viewing?",
+            reply(
+                "Hi Tom,\n\nYes, it is still available! Viewings are Tue–Sat 10–6; parking is included.\n\nBest,\nAlex",
+                SuggestionStatus::Approved,
+            ),
+        ),
+        (
+            455,
+            0.84,
+            ConversationStatus::Archived,
+            "Aiko Tanaka",
+            "Studio near the park",
+            reply(
+                "Hi Aiko, thanks for asking — the studio is available from April 1.",
+                SuggestionStatus::Edited,
+            ),
+        ),
+        (
+            1003,
+            0.79,
+            ConversationStatus::Waiting,
+            "Jonas Lindqvist",
+            "Re: Viewing on Saturday",
+            Answer::Rejected {
+                reason: RejectionReason::WrongTone,
+                note: Some("too pushy for a first reply".into()),
+            },
+        ),
+        (
+            97,
+            0.70,
+            ConversationStatus::NeedsReply,
+            "Chen Wei",
+            "Bulk order inquiry",
+            Answer::None,
+        ),
+        (
+            1001,
+            0.66,
+            ConversationStatus::NeedsReply,
+            "Tom Becker",
+            "Question about the 2014 Civic",
+            reply(
+                "Hi Tom, the Civic has 82k miles and a clean title.",
+                SuggestionStatus::Approved,
+            ),
+        ),
+        (
+            3,
+            0.52,
+            ConversationStatus::Active,
+            "大野 翔太",
+            "駐車場について 🚗",
+            reply(
+                "大野様、駐車場は1台分含まれています。",
+                SuggestionStatus::Approved,
+            ),
+        ),
+    ];
+    rows.into_iter()
+        .map(
+            |(id, score, status, lead, subject, answer)| SimilarConversation {
+                conversation_id: id,
+                score,
+                message_id: id * 10,
+                status,
+                lead_name: lead.into(),
+                subject: subject.into(),
+                answer,
+            },
+        )
+        .collect()
+}
+
+/// Search hits for "parking saturday".
+pub fn search_results() -> Vec<replydesk::db::search::SearchResult> {
+    use replydesk::db::search::SearchResult;
+    let rows = [
+        (
+            1000,
+            ConversationStatus::NeedsReply,
+            "Maria Gonzalez",
+            "2BR apartment on Elm St — still available?",
+            "Great, could I come by Saturday around 11? Also, is parking included?",
+            true,
+            true,
+        ),
+        (
+            812,
+            ConversationStatus::Waiting,
+            "Tom Becker",
+            "Apartment on Oak Ave — viewing?",
+            "Is there parking for two cars? I could come on Saturday morning.",
+            true,
+            false,
+        ),
+        (
+            1003,
+            ConversationStatus::Waiting,
+            "Jonas Lindqvist",
+            "Re: Viewing on Saturday",
+            "Saturday works for me, see you at 10.",
+            true,
+            true,
+        ),
+        (
+            455,
+            ConversationStatus::Archived,
+            "Aiko Tanaka",
+            "Studio near the park",
+            "Where would I leave my car during the weekend viewing?",
+            false,
+            true,
+        ),
+    ];
+    rows.into_iter()
+        .enumerate()
+        .map(
+            |(i, (id, status, lead, subject, snippet, ft, sem))| SearchResult {
+                conversation_id: id,
+                score: 1.0 / (61.0 + i as f64),
+                lead_name: lead.into(),
+                subject: subject.into(),
+                status,
+                snippet: snippet.into(),
+                message_id: id * 10,
+                matched_full_text: ft,
+                matched_semantic: sem,
+            },
+        )
+        .collect()
+}

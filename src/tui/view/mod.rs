@@ -3,6 +3,9 @@
 
 mod list;
 mod overlays;
+mod search;
+mod similar;
+mod stats;
 mod status;
 mod suggestion;
 mod thread;
@@ -74,6 +77,11 @@ pub fn metrics(state: &State, area: Rect) -> Metrics {
         thread_lines: thread::line_count(state, tw as u16),
         sugg_height: sh,
         sugg_lines: suggestion::line_count(state, sw as u16),
+        help_overflow: if state.overlay == super::app::Overlay::Help {
+            overlays::help_overflow(state, area)
+        } else {
+            0
+        },
     }
 }
 
@@ -84,6 +92,7 @@ pub fn view(state: &State, f: &mut Frame) {
     }
     list::render(state, f, a.list);
     thread::render(state, f, a.thread);
+    search::highlight(state, f, a.thread);
     match &state.editor {
         Some(ed) => overlays::editor(state, ed, f, a.lower),
         None => suggestion::render(state, f, a.lower),

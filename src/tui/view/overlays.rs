@@ -17,6 +17,9 @@ pub fn render(state: &State, f: &mut Frame, area: Rect) {
         Overlay::None => {}
         Overlay::Help => help(state, f, area),
         Overlay::Reject(p) => reject(state, p, f, area),
+        Overlay::Stats(o) => super::stats::render(state, o, f, area),
+        Overlay::Similar(o) => super::similar::render(state, o, f, area),
+        Overlay::Search(o) => super::search::render(state, o, f, area),
     }
     if let Some(ed) = &state.editor
         && ed.confirm_discard
@@ -25,60 +28,121 @@ pub fn render(state: &State, f: &mut Frame, area: Rect) {
     }
 }
 
-fn group_lines(state: &State, groups: &[Group], key_w: usize, width: usize) -> Vec<Line<'static>> {
+fn group_lines(state: &State, g: Group, key_w: usize, width: usize) -> Vec<Line<'static>> {
     let t = &state.theme;
-    let mut out = Vec::new();
-    for g in groups {
-        out.push(Line::styled(g.title().to_string(), t.title));
-        for cmd in Command::ALL.iter().filter(|c| c.group() == *g) {
-            let keys = clean::pad(&state.keymap.all_labels(*cmd), key_w);
-            let desc = clean::fit(cmd.description(), width.saturating_sub(key_w + 1));
+    let mut out = vec![Line::styled(g.title().to_string(), t.title)];
+    for cmd in Command::ALL.iter().filter(|c| c.group() == g) {
+        let keys = clean::pad(&state.keymap.all_labels(*cmd), key_w);
+        let desc = clean::fit(cmd.description(), width.saturating_sub(key_w + 1));
+        out.push(Line::from(vec![
+            Span::styled(keys, t.key),
+            Span::raw(" "),
+            Span::raw(desc),
+        ]));
+    }
+    if g == Group::Editor {
+        out.push(Line::from(""));
+        for (keys, what) in [
+            ("Esc", "cancel (asks first)"),
+            ("Ctrl-←/→", "word left / right"),
+            ("Ctrl-U/R", "undo / redo typing"),
+        ] {
             out.push(Line::from(vec![
-                Span::styled(keys, t.key),
+                Span::styled(clean::pad(keys, key_w), t.key),
                 Span::raw(" "),
-                Span::raw(desc),
+                Span::raw(clean::fit(what, width.saturating_sub(key_w + 1))),
             ]));
         }
-        out.push(Line::from(""));
     }
     out
 }
 
+/// Where the help goes: its box, its columns (groups in order, split where
+/// the tallest column is shortest) and how many lines do not fit.
+struct HelpLayout {
+    rect: Rect,
+    columns: Vec<Vec<Line<'static>>>,
+    overflow: usize,
+}
+
+fn help_layout(state: &State, area: Rect) -> HelpLayout {
+    const GROUPS: [Group; 4] = [Group::Move, Group::Review, Group::Inbox, Group::Editor];
+    let two = area.width >= 60;
+    let box_w = if two { area.width.min(96) } else { area.width };
+    let n_cols = if two { 2 } else { 1 };
+    let col_w = (box_w.saturating_sub(2) / n_cols).saturating_sub(1) as usize;
+    let key_w = 11.min(col_w / 2);
+    let blocks: Vec<Vec<Line<'static>>> = GROUPS
+        .iter()
+        .map(|g| group_lines(state, *g, key_w, col_w))
+        .collect();
+    let stack = |part: &[Vec<Line<'static>>]| {
+        let mut col: Vec<Line<'static>> = Vec::new();
+        for b in part {
+            if !col.is_empty() {
+                col.push(Line::from(""));
+            }
+            col.extend(b.iter().cloned());
+        }
+        col
+    };
+    let columns = if two {
+        (1..blocks.len())
+            .map(|at| vec![stack(&blocks[..at]), stack(&blocks[at..])])
+            .min_by_key(|cols| cols.iter().map(Vec::len).max().unwrap_or(0))
+            .unwrap_or_default()
+    } else {
+        vec![stack(&blocks)]
+    };
+    let content = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let height = (content + 2).min(usize::from(area.height)) as u16;
+    HelpLayout {
+        rect: centered(area, box_w, height),
+        overflow: content.saturating_sub(usize::from(height.saturating_sub(2))),
+        columns,
+    }
+}
+
+/// Help lines below the box at this screen size (0 when it all fits).
+pub fn help_overflow(state: &State, area: Rect) -> usize {
+    help_layout(state, area).overflow
+}
+
 fn help(state: &State, f: &mut Frame, area: Rect) {
     let t = &state.theme;
-    let box_w = area.width.min(96);
-    let col_w = (box_w.saturating_sub(2) / 2).saturating_sub(1) as usize;
-    let key_w = 11.min(col_w / 2);
-    let mut right_lines = group_lines(state, &[Group::Inbox, Group::Editor], key_w, col_w);
-    for (keys, what) in [
-        ("Esc", "cancel (asks first)"),
-        ("Ctrl-←/→", "word left / right"),
-        ("Ctrl-U/R", "undo / redo typing"),
-    ] {
-        right_lines.push(Line::from(vec![
-            Span::styled(clean::pad(keys, key_w), t.key),
-            Span::raw(" "),
-            Span::raw(clean::fit(what, col_w.saturating_sub(key_w + 1))),
-        ]));
-    }
-    let left_lines = group_lines(state, &[Group::Move, Group::Review], key_w, col_w);
-    let height = left_lines.len().max(right_lines.len()) as u16 + 2;
-    let rect = centered(area, box_w, height);
+    let HelpLayout {
+        rect,
+        columns,
+        overflow,
+    } = help_layout(state, area);
+    let scroll = state.help_scroll.min(overflow);
     f.render_widget(Clear, rect);
+    let hint = if overflow > 0 {
+        format!(
+            " {}/{} scroll · other keys close · {} more ",
+            state.keymap.hint(Command::Down),
+            state.keymap.hint(Command::Up),
+            overflow - scroll
+        )
+    } else {
+        " any key closes · remap in [keys] of the config ".to_string()
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Span::styled(" Keys ", t.title))
         .title_bottom(Line::styled(
-            " any key closes · remap in [keys] of the config ",
+            clean::fit(&hint, rect.width.saturating_sub(2) as usize),
             t.muted,
         ));
     let inner = block.inner(rect);
     f.render_widget(block, rect);
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
-    f.render_widget(Paragraph::new(left_lines), left);
-    f.render_widget(Paragraph::new(right_lines), right);
+    let constraints = vec![Constraint::Ratio(1, columns.len().max(1) as u32); columns.len()];
+    let areas = Layout::horizontal(constraints).split(inner);
+    let offset = u16::try_from(scroll).unwrap_or(u16::MAX);
+    for (lines, col) in columns.into_iter().zip(areas.iter()) {
+        f.render_widget(Paragraph::new(lines).scroll((offset, 0)), *col);
+    }
 }
 
 fn reject(state: &State, p: &RejectPicker, f: &mut Frame, area: Rect) {

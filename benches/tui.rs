@@ -28,6 +28,7 @@ use ratatui::{Terminal, TerminalOptions, Viewport};
 use replydesk::config::Settings;
 use replydesk::db::conversations::{ConversationRow, Page, StatusCounts};
 use replydesk::db::messages::{ConversationDetail, MessageView, Thread};
+use replydesk::db::migrate::SchemaState;
 use replydesk::db::pool::{DbConfig, DbOptions};
 use replydesk::db::suggestions::Suggestion;
 use replydesk::db::{ConversationStatus, Direction, OutboxStatus, Rep, RepRole, SuggestionStatus};
@@ -875,6 +876,18 @@ fn bench_db(url: &str) -> Res<(i64, i64)> {
             .await
             .map_err(|_| "timed out connecting".to_string())?
             .map_err(|e| e.to_string())?;
+        match replydesk::db::migrate::check(&c).await {
+            Ok(SchemaState::Current) => {}
+            Ok(SchemaState::Behind { pending }) => {
+                return Err(format!(
+                    "its schema is {pending} migration(s) behind this replydesk; re-seed it with \
+                     `cargo bench --bench workflow`, or migrate it: \
+                     `replydesk --database-url <…/{BENCH_DB}> --migrate --no-tui`"
+                ));
+            }
+            Ok(SchemaState::Empty) => return Err("it has no replydesk schema".into()),
+            Err(e) => return Err(e.to_string()),
+        }
         let r = c
             .query_one(
                 "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),
@@ -963,7 +976,8 @@ fn launch(
                 .map(|(_, (what, _))| *what)
                 .collect();
             break Err(format!(
-                "never saw {missing:?} within 10 s; the screen was:\n{scr}"
+                "never saw {missing:?} within 10 s; the screen was:\n{}",
+                scr.trim_end()
             ));
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -996,7 +1010,10 @@ fn wait_for(t: &Tmux, name: &str, what: &str, holds: impl Fn(&str) -> bool) -> R
             return Ok(scr);
         }
         if scr.contains("Pane is dead") || Instant::now() > until {
-            return Err(format!("never showed {what}; the screen was:\n{scr}"));
+            return Err(format!(
+                "never showed {what}; the screen was:\n{}",
+                scr.trim_end()
+            ));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -1198,13 +1215,13 @@ fn part3(t: &Tmux, cmd: &str, n_conv: i64, scroll_cap: u64) -> Res<Memory> {
     let name = "mem";
     start(t, name, cmd)?;
     let res = (|| {
+        let wait = |title: &str| wait_for(t, name, title, |s| rows_ready(s, title)).map(|_| ());
+        wait("needs reply (")?;
         let pid = t.pane_pid(name)?;
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         if comm.trim() != "replydesk" {
             return Err(format!("the pane runs {comm:?}, not replydesk (pid {pid})"));
         }
-        let wait = |title: &str| wait_for(t, name, title, |s| rows_ready(s, title)).map(|_| ());
-        wait("needs reply (")?;
         let at_start_kb = proc_kb(pid, "VmRSS:").unwrap_or(0);
         t.run(&["send-keys", "-t", name, "3"])?;
         wait(&format!("all ({n_conv})"))?;
@@ -1223,7 +1240,10 @@ fn part3(t: &Tmux, cmd: &str, n_conv: i64, scroll_cap: u64) -> Res<Memory> {
                 max_sampled_kb = max_sampled_kb.max(proc_kb(pid, "VmRSS:").unwrap_or(0));
                 let scr = t.screen(name)?;
                 if scr.contains("Pane is dead") {
-                    return Err(format!("replydesk exited while scrolling:\n{scr}"));
+                    return Err(format!(
+                        "replydesk exited while scrolling:\n{}",
+                        scr.trim_end()
+                    ));
                 }
                 if list_at_end(&scr) {
                     // Confirm once the keys still queued are handled.

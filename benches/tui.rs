@@ -728,6 +728,8 @@ fn part1(n: usize, rows: &mut Vec<Row>) -> Res<()> {
 /// A private tmux server (its own socket), killed when dropped.
 struct Tmux {
     socket: String,
+    /// The socket file, removed with the server.
+    path: Option<PathBuf>,
 }
 
 impl Tmux {
@@ -739,8 +741,9 @@ impl Tmux {
         if !v.status.success() {
             return Err("`tmux -V` failed".into());
         }
-        let t = Tmux {
+        let mut t = Tmux {
             socket: format!("replydesk-tui-bench-{}", std::process::id()),
+            path: None,
         };
         // An idle session keeps the server up between launches (bounded).
         t.run(&[
@@ -757,6 +760,11 @@ impl Tmux {
             "sleep 900",
         ])?;
         t.run(&["set-option", "-g", "remain-on-exit", "on"])?;
+        t.path = t
+            .run(&["display-message", "-p", "#{socket_path}"])
+            .ok()
+            .map(|p| PathBuf::from(p.trim()))
+            .filter(|p| p.file_name().is_some_and(|n| *n == *t.socket));
         Ok(t)
     }
 
@@ -807,6 +815,9 @@ impl Drop for Tmux {
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .output();
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -875,7 +886,9 @@ fn bench_db(url: &str) -> Res<(i64, i64)> {
         let (c, _n) = tokio::time::timeout(Duration::from_secs(10), cfg.connect_dedicated())
             .await
             .map_err(|_| "timed out connecting".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                format!("{e} (run `cargo bench --bench workflow` first: it seeds {BENCH_DB})")
+            })?;
         match replydesk::db::migrate::check(&c).await {
             Ok(SchemaState::Current) => {}
             Ok(SchemaState::Behind { pending }) => {
@@ -1308,14 +1321,10 @@ fn main() {
             .unwrap_or_else(|_| "postgres://localhost/postgres".into());
         let url = url_with_db(&base, BENCH_DB);
         let ready = bench_db(&url)
-            .map_err(|e| {
-                format!(
-                    "the bench database {BENCH_DB} is not usable ({e}): run `cargo bench --bench workflow` first (it seeds it); launch and memory skipped"
-                )
-            })
+            .map_err(|e| format!("the bench database {BENCH_DB} is not usable: {e}"))
             .and_then(|counts| Ok((counts, binary()?, Tmux::start()?)));
         match ready {
-            Err(e) => notes.push(e),
+            Err(e) => notes.push(format!("{e}; launch and memory skipped")),
             Ok(((n_conv, n_msg), bin, tmux)) => {
                 let home = std::env::temp_dir()
                     .join(format!("replydesk-tui-bench-{}", std::process::id()));

@@ -330,7 +330,7 @@ async fn a_second_model_with_another_dimension_needs_no_migration() {
         .query(
             &format!(
                 "EXPLAIN SELECT message_id FROM message_embeddings e WHERE e.model = 'hashed-lexical-64'
-                 ORDER BY e.embedding::vector(64) <=> '[{}]'::vector(64) LIMIT 5",
+                 ORDER BY e.embedding::halfvec(64) <=> '[{}]'::halfvec(64) LIMIT 5",
                 vec!["0.1"; 64].join(",")
             ),
             &[],

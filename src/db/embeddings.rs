@@ -8,10 +8,18 @@
 //!   doubles the index).
 //! - `message_embeddings.embedding` is an untyped `vector`, so the dimension
 //!   is configuration: each registered model gets a partial HNSW index on
-//!   `(embedding::vector(D)) vector_cosine_ops WHERE model = '<name>'`, and
+//!   `(embedding::halfvec(D)) halfvec_cosine_ops WHERE model = '<name>'`, and
 //!   every query here orders by that same expression with the model name as
 //!   a literal (a parameter would not let the planner match the partial
 //!   index under a generic plan).
+//! - The index is on `halfvec` (2-byte floats) while the column stays a
+//!   full-precision `vector`: the graph is half the size (477K×384: 745 →
+//!   ~370 MB), so far more of it stays in shared_buffers, and the candidates
+//!   it returns are re-scored and re-sorted here by the exact `vector`
+//!   distance (that is also the score shown).
+//! - Index searches run as typed one-shot statements (`query_typed`: one
+//!   round trip, no separate prepare) and requests that do not depend on each
+//!   other are pipelined on the connection.
 //! - The index is built `CONCURRENTLY` (writes go on) and, by `embed`, after
 //!   a backfill when it did not exist yet: one bulk build is several times
 //!   faster than maintaining the graph row by row.
@@ -35,9 +43,13 @@ use tokio_postgres::types::{ToSql, Type};
 pub const DEFAULT_EF_SEARCH: i32 = 40;
 /// HNSW on `vector` supports up to 2000 dimensions.
 pub const MAX_INDEXED_DIMENSIONS: usize = 2000;
-/// Candidates fetched per wanted conversation: the index returns messages,
-/// and a conversation has ~2.4 inbound ones.
-const CANDIDATES_PER_RESULT: i64 = 4;
+/// Candidates fetched per wanted conversation: the index returns messages
+/// (a conversation has ~2.4 inbound ones, but its messages are seldom all
+/// among the nearest), and a shortfall is fetched again with more. Each
+/// candidate costs a message and a conversation lookup, and under a
+/// selective filter the iterative scan walks ~1/selectivity index entries
+/// per candidate, so this is the cost of a query.
+const CANDIDATES_PER_RESULT: i64 = 2;
 /// The most candidates one query asks the index for.
 const MAX_CANDIDATES: i64 = 1000;
 /// Characters of a message that are embedded.
@@ -162,7 +174,19 @@ fn quote_literal(s: &str) -> String {
 
 /// The model's index name: a sanitized slug plus a hash of the exact name,
 /// so two names that slug alike still get two indexes, within 63 bytes.
+/// `hnswh`: the `halfvec` index (the name changed with the indexed
+/// expression, so `ensure_index` builds it on databases that have the old one).
 pub fn index_name(model: &str) -> String {
+    named_index("message_embeddings_hnswh_", 27, model)
+}
+
+/// The name of the index on `vector(D)` that earlier versions built; dropped
+/// once the `halfvec` one is valid.
+pub fn legacy_index_name(model: &str) -> String {
+    named_index("message_embeddings_hnsw_", 28, model)
+}
+
+fn named_index(prefix: &str, slug_chars: usize, model: &str) -> String {
     let slug: String = model
         .chars()
         .map(|c| {
@@ -172,15 +196,20 @@ pub fn index_name(model: &str) -> String {
                 '_'
             }
         })
-        .take(28)
+        .take(slug_chars)
         .collect();
     let hash = hex::encode(Sha256::digest(model.as_bytes()));
-    format!("message_embeddings_hnsw_{slug}_{}", &hash[..10])
+    format!("{prefix}{slug}_{}", &hash[..10])
 }
 
-/// The indexed expression: the cast makes the untyped column one dimension.
+/// The exact expression: the cast makes the untyped column one dimension.
 fn vector_expr(dims: usize) -> String {
     format!("e.embedding::vector({dims})")
+}
+
+/// The indexed expression (see [`ensure_index`]); queries order by it.
+fn halfvec_expr(dims: usize) -> String {
+    format!("e.embedding::halfvec({dims})")
 }
 
 /// Insert the model (or check the dimension of the one registered) and make
@@ -268,7 +297,10 @@ pub async fn ensure_index(
     check_model(name, dims)?;
     let index = index_name(name);
     match index_state(client, name).await? {
-        IndexState::Valid => return Ok(false),
+        IndexState::Valid => {
+            drop_legacy_index(client, name).await?;
+            return Ok(false);
+        }
         IndexState::Invalid => {
             client
                 .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
@@ -285,7 +317,7 @@ pub async fn ensure_index(
     let built = client
         .batch_execute(&format!(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON message_embeddings
-               USING hnsw ((embedding::vector({dims})) vector_cosine_ops)
+               USING hnsw ((embedding::halfvec({dims})) halfvec_cosine_ops)
                WITH (m = 16, ef_construction = 64)
                WHERE model = {lit}",
             lit = quote_literal(name),
@@ -299,7 +331,28 @@ pub async fn ensure_index(
         .await;
     built?;
     reset?;
+    drop_legacy_index(client, name).await?;
     Ok(true)
+}
+
+/// Drop the `vector(D)` index of earlier versions: queries no longer use it,
+/// and every write would still maintain it.
+async fn drop_legacy_index(client: &tokio_postgres::Client, name: &str) -> Result<(), DbError> {
+    let legacy = legacy_index_name(name);
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_class
+             WHERE relname = $1 AND relnamespace = current_schema()::regnamespace",
+            &[&legacy],
+        )
+        .await?
+        .is_some();
+    if exists {
+        client
+            .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {legacy}"))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Drop the model's index (before a bulk re-embed; `ensure_index` after).
@@ -310,6 +363,7 @@ pub async fn drop_index(client: &tokio_postgres::Client, name: &str) -> Result<(
             index_name(name)
         ))
         .await?;
+    drop_legacy_index(client, name).await?;
     Ok(())
 }
 
@@ -488,20 +542,20 @@ pub async fn latest_inbound_vector(
     conversation_id: i64,
     model: &str,
 ) -> Result<Option<(i64, Vec<f32>)>, DbError> {
+    // `real[]`: a built-in type, so the statement can go typed in one round
+    // trip (the `vector` type's OID differs per database).
     let row = client
-        .query_opt(
-            "SELECT m.id, e.embedding FROM messages m
+        .query_typed(
+            "SELECT m.id, e.embedding::real[] FROM messages m
              JOIN message_embeddings e ON e.message_id = m.id AND e.model = $2
              WHERE m.conversation_id = $1 AND m.direction = 'inbound'
              ORDER BY m.seq DESC LIMIT 1",
-            &[&conversation_id, &model],
+            &[(&conversation_id, Type::INT8), (&model, Type::TEXT)],
         )
         .await?;
-    row.map(|r| {
-        let v: Vector = r.try_get(1)?;
-        Ok((r.try_get(0)?, v.to_vec()))
-    })
-    .transpose()
+    row.first()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
 }
 
 /// A message's embedding for `model`, if it has one.
@@ -529,18 +583,11 @@ pub struct Nearest {
     pub distance: f64,
 }
 
-/// Begin a transaction tuned for an index search.
-async fn search_tx<'a>(
-    client: &'a mut tokio_postgres::Client,
-    tuning: SearchTuning,
-) -> Result<tokio_postgres::Transaction<'a>, DbError> {
-    let tx = client.transaction().await?;
-    let ef = tuning.ef_search.clamp(1, 1000);
-    tx.batch_execute(&format!(
-        "SET LOCAL hnsw.ef_search = {ef}; SET LOCAL hnsw.iterative_scan = relaxed_order"
-    ))
-    .await?;
-    Ok(tx)
+/// The settings of a transaction that searches the index: send them
+/// (`batch_execute`) pipelined with the transaction's first query.
+pub(crate) fn search_settings(ef_search: i32) -> String {
+    let ef = ef_search.clamp(1, 1000);
+    format!("SET LOCAL hnsw.ef_search = {ef}; SET LOCAL hnsw.iterative_scan = relaxed_order")
 }
 
 /// Up to `k` conversations nearest to `query`, one row each, within the
@@ -565,40 +612,47 @@ pub async fn nearest_conversations(
         });
     }
     let expr = vector_expr(dims);
-    // Exact search: the same ordering through an expression the index does
-    // not match, so the planner scans every embedding of the model.
+    // The index orders by the `halfvec` expression; the distance returned
+    // (and the final order, re-sorted below) is the exact `vector` one.
+    // Exact search: the exact distance, which no index matches, so the
+    // planner scans every embedding of the model.
     let order = if tuning.exact {
-        format!("({expr} <=> $1::vector({dims})) + 0")
+        format!("({expr} <=> $1::real[]::vector({dims})) + 0")
     } else {
-        format!("{expr} <=> $1::vector({dims})")
+        format!(
+            "{} <=> $1::real[]::halfvec({dims})",
+            halfvec_expr(dims)
+        )
     };
+    // Unset filters are NULL: as a one-shot statement it is planned with
+    // the values, so `NULL IS NULL OR …` folds away.
     let sql = format!(
-        "SELECT m.conversation_id, m.id, {expr} <=> $1::vector({dims})
+        "SELECT m.conversation_id, m.id, {expr} <=> $1::real[]::vector({dims})
          FROM message_embeddings e
          JOIN messages m ON m.id = e.message_id
          JOIN conversations c ON c.id = m.conversation_id
          WHERE e.model = {lit}
            AND ($2::bigint IS NULL OR m.conversation_id <> $2)
            AND c.deleted_at IS NULL
-           AND ($3::conversation_status IS NULL OR c.status = $3)
+           AND ($3::text IS NULL OR c.status = $3::text::conversation_status)
            AND ($4::bigint IS NULL OR c.owner_rep_id = $4)
          ORDER BY {order}
          LIMIT $5",
         lit = quote_literal(model),
     );
-    let vector = Vector::from(query.to_vec());
+    let status = filter.status.map(ConversationStatus::as_str);
     let k = k.max(1);
     let mut candidates = (k as i64 * CANDIDATES_PER_RESULT).min(MAX_CANDIDATES);
     loop {
         let rows = tx
-            .query(
+            .query_typed(
                 &sql,
                 &[
-                    &vector,
-                    &exclude,
-                    &filter.status,
-                    &filter.owner,
-                    &candidates,
+                    (&query, Type::FLOAT4_ARRAY),
+                    (&exclude, Type::INT8),
+                    (&status, Type::TEXT),
+                    (&filter.owner, Type::INT8),
+                    (&candidates, Type::INT8),
                 ],
             )
             .await?;
@@ -656,10 +710,18 @@ pub async fn similar_tuned(
     filter: SimilarFilter,
     tuning: SearchTuning,
 ) -> Result<Vec<SimilarConversation>, DbError> {
-    let Some((_, query)) = latest_inbound_vector(&*client, conversation_id, model).await? else {
+    check_model(model, dims)?;
+    let tx = client.transaction().await?;
+    // The settings and the query vector, pipelined: one round trip.
+    let settings = search_settings(tuning.ef_search);
+    let (_, latest) = tokio::try_join!(
+        async { tx.batch_execute(&settings).await.map_err(DbError::from) },
+        latest_inbound_vector(&tx, conversation_id, model),
+    )?;
+    let Some((_, query)) = latest else {
+        tx.commit().await?;
         return Ok(Vec::new());
     };
-    let tx = search_tx(client, tuning).await?;
     let nearest = nearest_conversations(
         &tx,
         &query,
@@ -687,7 +749,7 @@ async fn describe(
     }
     let ids: Vec<i64> = nearest.iter().map(|n| n.conversation_id).collect();
     let rows = client
-        .query(
+        .query_typed(
             "SELECT c.id, c.status, l.name, c.subject,
                     a.status, coalesce(a.final_body, a.body), a.rejection_reason, a.rejection_note
              FROM unnest($1::bigint[]) WITH ORDINALITY u(id, ord)
@@ -699,7 +761,7 @@ async fn describe(
                WHERE s.conversation_id = c.id AND s.status IN ('approved', 'edited', 'rejected')
                ORDER BY s.decided_at DESC NULLS LAST, s.id DESC LIMIT 1) a ON true
              ORDER BY u.ord",
-            &[&ids],
+            &[(&ids, Type::INT8_ARRAY)],
         )
         .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -758,7 +820,7 @@ pub async fn similar_to_vector(
     }
     let expr = vector_expr(dims);
     let sql = format!(
-        "SELECT m.conversation_id, {expr} <=> $1::vector({dims}), left(m.body_text, 4000),
+        "SELECT m.conversation_id, {expr} <=> $1::real[]::vector({dims}), left(m.body_text, 4000),
                 r.reply, l.name, c.subject
          FROM message_embeddings e
          JOIN messages m ON m.id = e.message_id
@@ -773,15 +835,24 @@ pub async fn similar_to_vector(
          WHERE e.model = {lit}
            AND ($2::bigint IS NULL OR m.conversation_id <> $2)
            AND c.deleted_at IS NULL
-         ORDER BY {expr} <=> $1::vector({dims})
+         ORDER BY {half} <=> $1::real[]::halfvec({dims})
          LIMIT $3",
+        half = halfvec_expr(dims),
         lit = quote_literal(model),
     );
-    let vector = Vector::from(query.to_vec());
     let n = n.max(1);
     let candidates = (n as i64 * CANDIDATES_PER_RESULT).min(MAX_CANDIDATES);
-    let tx = search_tx(client, SearchTuning::default()).await?;
-    let rows = tx.query(&sql, &[&vector, &exclude, &candidates]).await?;
+    let tx = client.transaction().await?;
+    let settings = search_settings(DEFAULT_EF_SEARCH);
+    let params: [(&(dyn ToSql + Sync), Type); 3] = [
+        (&query, Type::FLOAT4_ARRAY),
+        (&exclude, Type::INT8),
+        (&candidates, Type::INT8),
+    ];
+    let (_, rows) = tokio::try_join!(
+        tx.batch_execute(&settings),
+        tx.query_typed(&sql, &params),
+    )?;
     tx.commit().await?;
     let mut found: Vec<(f64, Example)> = Vec::with_capacity(rows.len());
     for r in &rows {

@@ -4,9 +4,10 @@
 //! parallel scan. So the newest matches form a bounded candidate set and only
 //! those are ranked.
 
-use super::{ConversationStatus, DbError};
+use super::{ConversationStatus, DbError, embeddings};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 /// How many of the newest matches are ranked.
 pub const CANDIDATES: i64 = 1000;
@@ -58,8 +59,16 @@ pub use super::embeddings::SimilarFilter as SearchFilter;
 
 /// Reciprocal rank fusion constant (Cormack et al.): score = Σ 1 / (k + rank).
 pub const RRF_K: f64 = 60.0;
-/// Results taken from each half before fusing.
+/// Results taken from each half before fusing (or the requested limit, when
+/// more). Not just the limit: a conversation deep in both lists can outrank
+/// one near the top of only one.
 const FUSE_DEPTH: usize = 50;
+/// Newest full-text matches ranked by the full-text half of [`hybrid`]
+/// (before a filter; widened when the filter leaves too few). Fewer than
+/// [`full_text`]'s [`CANDIDATES`]: the interactive search overlay runs the
+/// semantic half too within the same budget, and a common word's cost is
+/// proportional to this.
+pub const HYBRID_TEXT_CANDIDATES: i64 = 400;
 /// Characters of a snippet.
 const SNIPPET_CHARS: i32 = 160;
 
@@ -82,42 +91,87 @@ pub struct SearchResult {
 }
 
 /// Full-text hits within a status/owner filter, one per conversation, best
-/// first. Like [`full_text`], only the newest matches are ranked.
+/// first. Like [`full_text`], only the newest matches are ranked: the newest
+/// [`CANDIDATES`] matches are taken first (an index-friendly scan whatever
+/// the filter) and the filter is applied to those; when that leaves fewer
+/// than `limit`, the candidate set is widened.
 pub async fn full_text_filtered(
     client: &impl GenericClient,
     query: &str,
     filter: SearchFilter,
     limit: i64,
 ) -> Result<Vec<Hit>, DbError> {
-    let rows = client
-        .query(
-            "WITH candidates AS (
-               SELECT m.id, m.conversation_id,
-                      ts_rank(m.search, websearch_to_tsquery('english', $1)) AS rank
-               FROM messages m JOIN conversations c ON c.id = m.conversation_id
-               WHERE m.search @@ websearch_to_tsquery('english', $1)
-                 AND c.deleted_at IS NULL
-                 AND ($4::conversation_status IS NULL OR c.status = $4)
-                 AND ($5::bigint IS NULL OR c.owner_rep_id = $5)
-               ORDER BY m.id DESC LIMIT $3),
-             ranked AS (
-               SELECT DISTINCT ON (conversation_id) conversation_id, id, rank
-               FROM candidates
-               ORDER BY conversation_id, rank DESC, id DESC)
-             SELECT conversation_id, id, rank FROM ranked
-             ORDER BY rank DESC, id DESC LIMIT $2",
-            &[&query, &limit, &CANDIDATES, &filter.status, &filter.owner],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Hit {
-                conversation_id: r.try_get(0)?,
-                message_id: r.try_get(1)?,
-                rank: r.try_get(2)?,
-            })
-        })
-        .collect()
+    full_text_bounded(client, query, filter, limit, CANDIDATES).await
+}
+
+/// The most candidates a widened filtered search ranks.
+const MAX_CANDIDATES: i64 = 4 * CANDIDATES;
+
+async fn full_text_bounded(
+    client: &impl GenericClient,
+    query: &str,
+    filter: SearchFilter,
+    limit: i64,
+    first_candidates: i64,
+) -> Result<Vec<Hit>, DbError> {
+    // Candidates first (newest matches), then one row per conversation,
+    // then the conversation filter on those in rank order, so the join
+    // stops at `limit`. `total` says whether the candidates ran out.
+    const SQL: &str = "WITH candidates AS (
+           SELECT m.id, m.conversation_id,
+                  ts_rank(m.search, websearch_to_tsquery('english', $1)) AS rank
+           FROM messages m
+           WHERE m.search @@ websearch_to_tsquery('english', $1)
+           ORDER BY m.id DESC LIMIT $3),
+         ranked AS (
+           SELECT DISTINCT ON (conversation_id) conversation_id, id, rank
+           FROM candidates
+           ORDER BY conversation_id, rank DESC, id DESC),
+         kept AS (
+           SELECT r.conversation_id, r.id, r.rank
+           FROM ranked r JOIN conversations c ON c.id = r.conversation_id
+           WHERE c.deleted_at IS NULL
+             AND ($4::text IS NULL OR c.status = $4::text::conversation_status)
+             AND ($5::bigint IS NULL OR c.owner_rep_id = $5)
+           ORDER BY r.rank DESC, r.id DESC LIMIT $2)
+         SELECT k.conversation_id, k.id, k.rank, n.total
+         FROM (SELECT count(*) AS total FROM candidates) n
+         LEFT JOIN kept k ON true
+         ORDER BY k.rank DESC, k.id DESC";
+    let status = filter.status.map(ConversationStatus::as_str);
+    let limit = limit.max(1);
+    let mut candidates = first_candidates.clamp(limit, MAX_CANDIDATES);
+    loop {
+        let rows = client
+            .query_typed(
+                SQL,
+                &[
+                    (&query, Type::TEXT),
+                    (&limit, Type::INT8),
+                    (&candidates, Type::INT8),
+                    (&status, Type::TEXT),
+                    (&filter.owner, Type::INT8),
+                ],
+            )
+            .await?;
+        let mut hits = Vec::with_capacity(rows.len());
+        let mut total = 0;
+        for r in &rows {
+            total = r.try_get::<_, i64>(3)?;
+            if let Some(conversation_id) = r.try_get::<_, Option<i64>>(0)? {
+                hits.push(Hit {
+                    conversation_id,
+                    message_id: r.try_get(1)?,
+                    rank: r.try_get(2)?,
+                });
+            }
+        }
+        let exhausted = total < candidates;
+        if hits.len() as i64 >= limit || exhausted || candidates >= MAX_CANDIDATES {
+            return Ok(hits);
+        }
+        candidates = (candidates * 4).min(MAX_CANDIDATES);
+    }
 }
 
 /// Semantic search alone: conversations whose inbound messages are nearest
@@ -158,35 +212,48 @@ async fn fuse(
     filter: SearchFilter,
     limit: usize,
 ) -> Result<Vec<SearchResult>, DbError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
     let depth = FUSE_DEPTH.max(limit);
-    let text_hits = match query_text.map(str::trim).filter(|q| !q.is_empty()) {
-        Some(q) => full_text_filtered(&*client, q, filter, depth as i64).await?,
-        None => Vec::new(),
-    };
-    let near = match vector {
-        Some(v) => {
-            let tx = client.transaction().await?;
-            tx.batch_execute(&format!(
-                "SET LOCAL hnsw.ef_search = {}; SET LOCAL hnsw.iterative_scan = relaxed_order",
-                super::embeddings::DEFAULT_EF_SEARCH.max(depth as i32)
-            ))
-            .await?;
-            let near = super::embeddings::nearest_conversations(
-                &tx,
-                v,
-                model,
-                dims,
-                None,
-                filter,
-                depth,
-                super::embeddings::SearchTuning::default(),
-            )
-            .await?;
-            tx.commit().await?;
-            near
+    let text_query = query_text.map(str::trim).filter(|q| !q.is_empty());
+    let tx = client.transaction().await?;
+    // The index settings, the full-text half and the semantic half are
+    // pipelined on the connection: sent back to back, one round trip.
+    let settings = embeddings::search_settings(embeddings::DEFAULT_EF_SEARCH.max(depth as i32));
+    let set = async {
+        if vector.is_some() {
+            tx.batch_execute(&settings).await?;
         }
-        None => Vec::new(),
+        Ok::<_, DbError>(())
     };
+    let text = async {
+        match text_query {
+            Some(q) => {
+                full_text_bounded(&tx, q, filter, depth as i64, HYBRID_TEXT_CANDIDATES).await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let semantic = async {
+        match vector {
+            Some(v) => {
+                embeddings::nearest_conversations(
+                    &tx,
+                    v,
+                    model,
+                    dims,
+                    None,
+                    filter,
+                    depth,
+                    embeddings::SearchTuning::default(),
+                )
+                .await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let ((), text_hits, near) = tokio::try_join!(set, text, semantic)?;
     // conversation -> (score, best message, full text?, semantic?)
     let mut fused: Vec<(i64, f64, i64, bool, bool)> = Vec::new();
     for (rank, h) in text_hits.iter().enumerate() {
@@ -211,12 +278,13 @@ async fn fuse(
     fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     fused.truncate(limit);
     if fused.is_empty() {
+        tx.commit().await?;
         return Ok(Vec::new());
     }
     let conv_ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
     let msg_ids: Vec<i64> = fused.iter().map(|f| f.2).collect();
-    let rows = client
-        .query(
+    let rows = tx
+        .query_typed(
             "SELECT c.id, l.name, c.subject, c.status,
                     left(regexp_replace(
                       CASE WHEN m.body_text = '' AND m.body_html IS NOT NULL
@@ -226,9 +294,14 @@ async fn fuse(
              JOIN conversations c ON c.id = u.cid
              JOIN leads l ON l.id = c.lead_id
              JOIN messages m ON m.id = u.mid",
-            &[&conv_ids, &msg_ids, &SNIPPET_CHARS],
+            &[
+                (&conv_ids, Type::INT8_ARRAY),
+                (&msg_ids, Type::INT8_ARRAY),
+                (&SNIPPET_CHARS, Type::INT4),
+            ],
         )
         .await?;
+    tx.commit().await?;
     let mut out = Vec::with_capacity(fused.len());
     for (cid, score, mid, ft, sem) in fused {
         let Some(r) = rows

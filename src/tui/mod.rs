@@ -27,7 +27,7 @@ use crate::db::{Pool, Rep};
 use app::{Action, Effect, State};
 use chrono::{Local, Offset as _, Utc};
 use crossterm::event::{Event, EventStream};
-use futures::{FutureExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use runner::Runner;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -126,7 +126,10 @@ pub async fn run(launch: Launch) -> std::io::Result<()> {
         while batch.len() < BATCH {
             if let Ok(a) = rx.try_recv() {
                 batch.push(a);
-            } else if let Some(Some(Ok(ev))) = events.next().now_or_never() {
+            // Poll with this task's own waker: crossterm's stream keeps the
+            // waker of its first pending poll, so a no-op waker here
+            // (`now_or_never`) would leave keys waiting for the next tick.
+            } else if let std::task::Poll::Ready(Some(Ok(ev))) = futures::poll!(events.next()) {
                 batch.extend(event_action(ev));
             } else {
                 break;

@@ -156,12 +156,13 @@ pub fn indexes_check(expected: &[String], present: &[health::IndexState]) -> Che
     Check::fail(name, problems.join("; "), fixes.join("; "))
 }
 
-/// The operator class for a registered model's distance.
+/// The operator class for a registered model's distance (the index is on
+/// `halfvec`, as `db::embeddings::ensure_index` builds it).
 fn opclass(distance: &str) -> &'static str {
     match distance {
-        "l2" => "vector_l2_ops",
-        "inner_product" => "vector_ip_ops",
-        _ => "vector_cosine_ops",
+        "l2" => "halfvec_l2_ops",
+        "inner_product" => "halfvec_ip_ops",
+        _ => "halfvec_cosine_ops",
     }
 }
 
@@ -200,7 +201,7 @@ pub fn hnsw_for_models(models: &[health::EmbeddingModel], indexes: &[health::Hns
                 .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
                 .collect();
             format!(
-                "CREATE INDEX CONCURRENTLY message_embeddings_{ident}_hnsw ON message_embeddings USING hnsw ((embedding::vector({})) {}) WHERE model = {}",
+                "CREATE INDEX CONCURRENTLY message_embeddings_{ident}_hnsw ON message_embeddings USING hnsw ((embedding::halfvec({})) {}) WHERE model = {}",
                 m.dimensions,
                 opclass(&m.distance),
                 sql_literal(&m.name)
@@ -352,7 +353,7 @@ mod tests {
         let none = hnsw_for_models(&models, &[]);
         assert_eq!(none.status, Status::Warn);
         assert!(none.fix.as_deref().unwrap_or("").contains(
-            "USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE model = 'hashed-lexical-384'"
+            "USING hnsw ((embedding::halfvec(384)) halfvec_cosine_ops) WHERE model = 'hashed-lexical-384'"
         ));
         let index = health::HnswIndex {
             name: "x".into(),

@@ -268,10 +268,22 @@ async fn a_stale_outbox_and_a_model_without_hnsw_warn_but_pass() {
     let l = line(&report, "hnsw indexes");
     assert!(l.starts_with("WARN") && l.contains("tiny-3"), "{l}");
 
-    // The index the fix names makes the warning go away.
+    // An index on the plain vector serves none of the queries (they order
+    // by the halfvec expression): still a warning.
     c.batch_execute(
         "CREATE INDEX message_embeddings_tiny_3_hnsw ON message_embeddings
            USING hnsw ((embedding::vector(3)) vector_cosine_ops) WHERE model = 'tiny-3'",
+    )
+    .await
+    .unwrap();
+    let out = doctor(&t.url, &[]);
+    let l = line(&stdout(&out), "hnsw indexes").to_string();
+    assert!(l.starts_with("WARN"), "{l}");
+
+    // The index the fix names makes the warning go away.
+    c.batch_execute(
+        "CREATE INDEX message_embeddings_tiny_3_hnswh ON message_embeddings
+           USING hnsw ((embedding::halfvec(3)) halfvec_cosine_ops) WHERE model = 'tiny-3'",
     )
     .await
     .unwrap();

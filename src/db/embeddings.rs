@@ -619,10 +619,7 @@ pub async fn nearest_conversations(
     let order = if tuning.exact {
         format!("({expr} <=> $1::real[]::vector({dims})) + 0")
     } else {
-        format!(
-            "{} <=> $1::real[]::halfvec({dims})",
-            halfvec_expr(dims)
-        )
+        format!("{} <=> $1::real[]::halfvec({dims})", halfvec_expr(dims))
     };
     // Unset filters are NULL: as a one-shot statement it is planned with
     // the values, so `NULL IS NULL OR …` folds away.
@@ -849,10 +846,7 @@ pub async fn similar_to_vector(
         (&exclude, Type::INT8),
         (&candidates, Type::INT8),
     ];
-    let (_, rows) = tokio::try_join!(
-        tx.batch_execute(&settings),
-        tx.query_typed(&sql, &params),
-    )?;
+    let (_, rows) = tokio::try_join!(tx.batch_execute(&settings), tx.query_typed(&sql, &params),)?;
     tx.commit().await?;
     let mut found: Vec<(f64, Example)> = Vec::with_capacity(rows.len());
     for r in &rows {

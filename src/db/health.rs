@@ -222,6 +222,9 @@ pub async fn hnsw_indexes(client: &Client) -> Result<Vec<HnswIndex>, DbError> {
                JOIN pg_class ic ON ic.oid = i.indexrelid
                JOIN pg_am am ON am.oid = ic.relam
               WHERE i.indrelid = to_regclass('message_embeddings') AND am.amname = 'hnsw'
+                -- The queries order by the halfvec expression; an index on
+                -- the plain vector (an older layout) serves none of them.
+                AND pg_get_indexdef(i.indexrelid) LIKE '%halfvec_cosine_ops%'
               ORDER BY ic.relname",
             &[],
         )

@@ -69,6 +69,8 @@ const FUSE_DEPTH: usize = 50;
 /// semantic half too within the same budget, and a common word's cost is
 /// proportional to this.
 pub const HYBRID_TEXT_CANDIDATES: i64 = 400;
+/// …among the newest this many messages first (see `full_text_bounded`).
+pub const HYBRID_TEXT_WINDOW: i64 = 65_536;
 /// Characters of a snippet.
 const SNIPPET_CHARS: i32 = 160;
 
@@ -101,18 +103,27 @@ pub async fn full_text_filtered(
     filter: SearchFilter,
     limit: i64,
 ) -> Result<Vec<Hit>, DbError> {
-    full_text_bounded(client, query, filter, limit, CANDIDATES).await
+    full_text_bounded(client, query, filter, limit, limit, CANDIDATES, None).await
 }
 
 /// The most candidates a widened filtered search ranks.
 const MAX_CANDIDATES: i64 = 4 * CANDIDATES;
 
+/// `window`: look among the newest this many message ids first (widened
+/// ×8 while that finds fewer than `limit`), so the GIN index and a range of
+/// the primary key narrow the heap pages read together: a word that matches
+/// 1% of messages otherwise costs either a backward scan of 100 rows per
+/// candidate or a heap fetch of every match. `enough`: the fewest hits
+/// (≤ `limit`) for which the candidate set is not widened.
+#[allow(clippy::too_many_arguments)]
 async fn full_text_bounded(
     client: &impl GenericClient,
     query: &str,
     filter: SearchFilter,
     limit: i64,
+    enough: i64,
     first_candidates: i64,
+    window: Option<i64>,
 ) -> Result<Vec<Hit>, DbError> {
     // Candidates first (newest matches), then one row per conversation,
     // then the conversation filter on those in rank order, so the join
@@ -121,7 +132,7 @@ async fn full_text_bounded(
            SELECT m.id, m.conversation_id,
                   ts_rank(m.search, websearch_to_tsquery('english', $1)) AS rank
            FROM messages m
-           WHERE m.search @@ websearch_to_tsquery('english', $1)
+           WHERE m.search @@ websearch_to_tsquery('english', $1) AND m.id > $6
            ORDER BY m.id DESC LIMIT $3),
          ranked AS (
            SELECT DISTINCT ON (conversation_id) conversation_id, id, rank
@@ -141,7 +152,18 @@ async fn full_text_bounded(
     let status = filter.status.map(ConversationStatus::as_str);
     let limit = limit.max(1);
     let mut candidates = first_candidates.clamp(limit, MAX_CANDIDATES);
+    let newest: i64 = match window {
+        Some(_) => client
+            .query_typed_one("SELECT coalesce(max(id), 0) FROM messages", &[])
+            .await?
+            .try_get(0)?,
+        None => 0,
+    };
+    let mut window = window.unwrap_or(i64::MAX).max(1);
     loop {
+        // A literal bound for the planner: it weighs the range against the
+        // word's frequency.
+        let after = newest.saturating_sub(window).max(0);
         let rows = client
             .query_typed(
                 SQL,
@@ -151,6 +173,7 @@ async fn full_text_bounded(
                     (&candidates, Type::INT8),
                     (&status, Type::TEXT),
                     (&filter.owner, Type::INT8),
+                    (&after, Type::INT8),
                 ],
             )
             .await?;
@@ -167,10 +190,16 @@ async fn full_text_bounded(
             }
         }
         let exhausted = total < candidates;
-        if hits.len() as i64 >= limit || exhausted || candidates >= MAX_CANDIDATES {
+        if hits.len() as i64 >= enough.clamp(1, limit) || (exhausted && after == 0) {
             return Ok(hits);
         }
-        candidates = (candidates * 4).min(MAX_CANDIDATES);
+        if exhausted {
+            window = window.saturating_mul(8);
+        } else if candidates >= MAX_CANDIDATES {
+            return Ok(hits);
+        } else {
+            candidates = (candidates * 4).min(MAX_CANDIDATES);
+        }
     }
 }
 
@@ -230,7 +259,16 @@ async fn fuse(
     let text = async {
         match text_query {
             Some(q) => {
-                full_text_bounded(&tx, q, filter, depth as i64, HYBRID_TEXT_CANDIDATES).await
+                full_text_bounded(
+                    &tx,
+                    q,
+                    filter,
+                    depth as i64,
+                    limit as i64,
+                    HYBRID_TEXT_CANDIDATES,
+                    Some(HYBRID_TEXT_WINDOW),
+                )
+                .await
             }
             None => Ok(Vec::new()),
         }

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# The performance benchmark: seeds 200K conversations into its own database
-# (replydesk_bench) and prints p50/p95/p99 against the budgets of PRODUCT §7.
+# The performance benchmark against PRODUCT §7, in three parts on one
+# 200K-conversation database (replydesk_bench):
+#   workflow — seeds it (unless --reuse) and times inbox pages, threads,
+#              decisions and full-text search;
+#   ai       — embeds its inbound messages (when not done yet), builds the
+#              HNSW index, times similar (with recall@10) and hybrid search;
+#   tui      — key press → frame, launch → first frame, memory after
+#              scrolling the whole list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export DATABASE_URL="$(cat .setup/database_url)"
 cargo bench --bench workflow -- "$@"
+cargo bench --bench ai
 cargo bench --bench tui -- "$@"

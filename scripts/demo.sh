@@ -9,4 +9,6 @@ cargo build --release --quiet
 bin=target/release/replydesk
 "$bin" --migrate --no-tui
 "$bin" seed-demo --if-empty --conversations "${DEMO_CONVERSATIONS:-5000}"
+# An inbox seeded earlier (or imported) gets whatever embeddings it lacks.
+"$bin" embed
 exec "$bin" --rep "${DEMO_REP:-dana.cruz@example.com}" "$@"

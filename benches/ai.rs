@@ -28,19 +28,6 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
         .and_then(|v| v.parse().ok())
 }
 
-fn url_with_db(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let query = tail
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    format!("{scheme}://{authority}/{name}{query}")
-}
-
 fn pct(samples: &mut [Duration], p: f64) -> f64 {
     if samples.is_empty() {
         return f64::NAN;
@@ -74,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://localhost/postgres".into());
     let cfg = DbConfig::from_url(
-        &url_with_db(&base, BENCH_DB),
+        &replydesk::db::pool::url_with_database(&base, BENCH_DB),
         &DbOptions {
             pool_size: 4,
             statement_timeout: Duration::from_secs(600),

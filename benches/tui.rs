@@ -862,19 +862,6 @@ fn thread_ready(screen: &str) -> bool {
     screen.contains("◀ ") || screen.contains("▶ ")
 }
 
-fn url_with_db(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let query = tail
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    format!("{scheme}://{authority}/{name}{query}")
-}
-
 /// Conversations and messages in the bench database, or why it is not usable.
 fn bench_db(url: &str) -> Res<(i64, i64)> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -1319,7 +1306,7 @@ fn main() {
     if live {
         let base = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://localhost/postgres".into());
-        let url = url_with_db(&base, BENCH_DB);
+        let url = replydesk::db::pool::url_with_database(&base, BENCH_DB);
         let ready = bench_db(&url)
             .map_err(|e| format!("the bench database {BENCH_DB} is not usable: {e}"))
             .and_then(|counts| Ok((counts, binary()?, Tmux::start()?)));

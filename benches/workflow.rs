@@ -75,19 +75,6 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
         .and_then(|v| v.parse().ok())
 }
 
-fn url_with_db(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let query = tail
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    format!("{scheme}://{authority}/{name}{query}")
-}
-
 struct Lcg(u64);
 impl Lcg {
     fn below(&mut self, n: usize) -> usize {
@@ -107,10 +94,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reuse = args.iter().any(|a| a == "--reuse");
     let base =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://localhost/postgres".into());
-    let admin_cfg = DbConfig::from_url(&url_with_db(&base, "postgres"), &DbOptions::default())?;
+    let admin_cfg = DbConfig::from_url(
+        &replydesk::db::pool::url_with_database(&base, "postgres"),
+        &DbOptions::default(),
+    )?;
     let (admin, _n) = admin_cfg.connect_dedicated().await?;
     let cfg = DbConfig::from_url(
-        &url_with_db(&base, BENCH_DB),
+        &replydesk::db::pool::url_with_database(&base, BENCH_DB),
         &DbOptions {
             pool_size: 4,
             ..DbOptions::default()

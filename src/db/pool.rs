@@ -198,6 +198,21 @@ impl DbConfig {
     }
 }
 
+/// `url` with its database replaced by `name` (host, user, options kept):
+/// how tests and benchmarks reach a sibling database on the same server.
+pub fn url_with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{scheme}://{authority}/{name}{query}")
+}
+
 /// Build the pool and prove it works with one connection, so the first
 /// error a person sees is about the database, not a later query.
 pub async fn connect(cfg: &DbConfig) -> Result<Pool, DbError> {

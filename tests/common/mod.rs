@@ -26,16 +26,7 @@ pub fn base_url() -> String {
 
 /// `url` with its database replaced by `name`.
 pub fn url_for(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let query = tail
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    format!("{scheme}://{authority}/{name}{query}")
+    replydesk::db::pool::url_with_database(url, name)
 }
 
 async fn admin() -> tokio_postgres::Client {

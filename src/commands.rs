@@ -347,11 +347,21 @@ pub async fn run_rep(ctx: &Context, action: &RepAction) -> Result<(), AppError> 
                 RoleArg::Admin => RepRole::Admin,
             };
             let rep = db::reps::upsert(&**client, email, &name, role).await?;
-            println!("rep {} <{}> ({:?})", rep.display_name, rep.email, rep.role);
+            println!(
+                "rep {} <{}> ({:?})",
+                cell(&rep.display_name, 60),
+                cell(&rep.email, 80),
+                rep.role
+            );
         }
         RepAction::List => {
             for r in db::reps::list(&**client).await? {
-                println!("{:<32} {:<24} {:?}", r.email, r.display_name, r.role);
+                println!(
+                    "{:<32} {:<24} {:?}",
+                    cell(&r.email, 32),
+                    cell(&r.display_name, 24),
+                    r.role
+                );
             }
         }
     }

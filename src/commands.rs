@@ -193,14 +193,7 @@ pub async fn run_seed(
             return Ok(());
         }
     }
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "seeding {bar:40} {human_pos}/{human_len} messages ({per_sec}, eta {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let progress_bar = bar.clone();
+    let bar = crate::ops::embed::bar("seeding messages");
     let report = demo::seed_with(
         db,
         &SeedOptions {
@@ -209,10 +202,7 @@ pub async fn run_seed(
             streams: std::thread::available_parallelism().map_or(2, |n| n.get()),
         },
         models.is_none(),
-        move |done, total| {
-            progress_bar.set_length(total);
-            progress_bar.set_position(done);
-        },
+        crate::ops::embed::follow(&bar),
     )
     .await?;
     bar.finish_and_clear();
@@ -228,22 +218,17 @@ pub async fn run_seed(
         return Ok(());
     };
     let bar = crate::ops::embed::bar("embedding");
-    let b = bar.clone();
     let embedded = crate::ops::embed::backfill(
         db,
         embedder.clone(),
         &crate::ops::embed::EmbedOptions::default(),
-        move |done, total| {
-            b.set_length(total);
-            b.set_position(done);
-        },
+        crate::ops::embed::follow(&bar),
     )
     .await?;
     bar.finish_and_clear();
     crate::ops::embed::print_report(&embedded);
     let pool = db::connect(db).await?;
     let bar = crate::ops::embed::bar("drafting");
-    let b = bar.clone();
     let drafted = crate::ops::suggest::suggest(
         &pool,
         embedder,
@@ -252,10 +237,7 @@ pub async fn run_seed(
             which: crate::ops::suggest::Which::Undrafted,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         },
-        move |done, total| {
-            b.set_length(total);
-            b.set_position(done);
-        },
+        crate::ops::embed::follow(&bar),
     )
     .await?;
     bar.finish_and_clear();

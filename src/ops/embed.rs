@@ -271,6 +271,16 @@ impl From<AiOpError> for AppError {
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
+/// A callback for `(done, total)` progress that moves `bar`.
+pub fn follow(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + Send + Sync + 'static {
+    let bar = bar.clone();
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
+/// The progress bar of the long commands (seed-demo, embed, suggest).
 pub fn bar(what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -285,7 +295,6 @@ pub fn bar(what: &str) -> indicatif::ProgressBar {
 pub async fn run(ctx: &Context, args: &EmbedArgs) -> Result<(), AppError> {
     let embedder = configured_embedder(&ctx.loaded.settings.ai)?;
     let bar = bar("embedding");
-    let b = bar.clone();
     let report = backfill(
         &ctx.db,
         embedder,
@@ -293,10 +302,7 @@ pub async fn run(ctx: &Context, args: &EmbedArgs) -> Result<(), AppError> {
             batch: args.batch as usize,
             ..EmbedOptions::default()
         },
-        move |done, total| {
-            b.set_length(total);
-            b.set_position(done);
-        },
+        follow(&bar),
     )
     .await?;
     bar.finish_and_clear();

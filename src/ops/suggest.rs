@@ -375,7 +375,6 @@ pub async fn run(ctx: &Context, args: &SuggestArgs) -> Result<(), AppError> {
     let drafter = configured_drafter(&ctx.loaded.settings.ai, embedder.clone())?;
     let pool = crate::db::connect(&ctx.db).await?;
     let bar = super::embed::bar("drafting");
-    let b = bar.clone();
     let report = suggest(
         &pool,
         embedder,
@@ -384,10 +383,7 @@ pub async fn run(ctx: &Context, args: &SuggestArgs) -> Result<(), AppError> {
             which,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         },
-        move |done, total| {
-            b.set_length(total);
-            b.set_position(done);
-        },
+        super::embed::follow(&bar),
     )
     .await?;
     bar.finish_and_clear();

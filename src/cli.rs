@@ -68,6 +68,56 @@ pub enum Command {
     Suggest(SuggestArgs),
     /// Search conversations: full text (websearch syntax); --semantic adds embeddings, merged by rank fusion.
     Search(SearchArgs),
+    /// Import mail: JSONL, mbox or Maildir; re-importing adds nothing.
+    Import(ImportArgs),
+    /// Send the outbox rows that are due, once, then exit.
+    Deliver(DeliverArgs),
+    /// Run until stopped: embed new messages, draft replies, deliver the outbox.
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Jsonl,
+    Mbox,
+    Maildir,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A .jsonl file, an mbox file or a Maildir folder.
+    pub path: PathBuf,
+    /// The format; by default guessed from the path and its first bytes.
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// Where the messages come from (leads.source, messages.source) when a
+    /// record does not say; default "email" for mail, "import" for JSONL.
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Send at most this many rows.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Skip drafting (only embed and deliver).
+    #[arg(long)]
+    pub no_drafts: bool,
 }
 
 #[derive(Debug, Args)]

@@ -423,6 +423,9 @@ pub async fn dispatch(cli: &Cli, ctx: &Context) -> Result<bool, AppError> {
         Some(Command::Embed(args)) => crate::ops::embed::run(ctx, args).await?,
         Some(Command::Suggest(args)) => crate::ops::suggest::run(ctx, args).await?,
         Some(Command::Search(args)) => crate::ops::search::run(ctx, args).await?,
+        Some(Command::Import(args)) => crate::ops::import::run(ctx, args).await?,
+        Some(Command::Deliver(args)) => crate::ops::deliver::run(ctx, args).await?,
+        Some(Command::Worker(args)) => crate::ops::worker::run(ctx, args).await?,
         None => return Ok(false),
     }
     Ok(true)

@@ -57,6 +57,47 @@ pub struct Settings {
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
     pub ai: AiSettings,
+    pub import: ImportSettings,
+    pub delivery: DeliverySettings,
+    pub worker: WorkerSettings,
+}
+
+/// `replydesk import`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Subject + participants threading joins messages at most this far apart.
+    pub thread_window_days: u32,
+    /// Larger bodies are rejected with their position.
+    pub max_body_bytes: usize,
+    /// Addresses besides the reps' whose mail is outbound.
+    pub team_addresses: Vec<String>,
+}
+
+/// How replies leave: `replydesk deliver` and the worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// `file`, `stdout` or `postmark`.
+    pub transport: String,
+    /// For `file`; empty: the platform data dir's `outbox` folder.
+    pub dir: String,
+    pub base_url: String,
+    pub server_token: Secret,
+    pub message_stream: String,
+    pub timeout_secs: u64,
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    pub lease_secs: u64,
+    pub concurrency: usize,
+}
+
+/// `replydesk worker`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Seconds between checks when no notification arrives.
+    pub poll_secs: u64,
 }
 
 /// Whose conversations the inbox lists.

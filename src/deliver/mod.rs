@@ -1,0 +1,2 @@
+//! Sending the outbox: transports (Postmark-compatible HTTP API, `.eml`
+//! files, stdout) and the claim → send → mark loop.

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod embed;
 pub mod erase;
 pub mod import;
+pub mod logging;
 pub mod search;
 pub mod stats;
 pub mod suggest;

@@ -7,6 +7,9 @@
 #              HNSW index, times similar (with recall@10) and hybrid search;
 #   tui      — key press → frame, launch → first frame, memory after
 #              scrolling the whole list.
+# and, in its own small database (replydesk_bench_deliver):
+#   deliver  — 5,000 due outbox rows sent to a local Postmark-compatible
+#              server: messages/s and per-message latency.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,3 +17,4 @@ export DATABASE_URL="$(cat .setup/database_url)"
 cargo bench --bench workflow -- "$@"
 cargo bench --bench ai
 cargo bench --bench tui -- "$@"
+cargo bench --bench deliver

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 pub const DEFAULTS: &str = include_str!("../assets/config.toml");
 pub const ENV_PREFIX: &str = "REPLYDESK_";
 pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/replydesk";
+/// `REPLYDESK_*` variables that are not settings: the log filter
+/// (`REPLYDESK_LOG`) and the test suite's server.
+const NOT_SETTINGS: &[&str] = &["LOG", "TEST_DATABASE_URL"];
 
 /// A value that must never be printed: `Debug` and `Display` show `***`.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -252,6 +255,9 @@ pub fn load_from(
         let Some(key) = var.strip_prefix(ENV_PREFIX) else {
             continue;
         };
+        if NOT_SETTINGS.contains(&key) {
+            continue;
+        }
         let parts: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
         let mut over = toml::Table::new();
         let mut cursor = &mut over;

@@ -194,3 +194,30 @@ fn urls_are_redacted_for_messages() {
         "postgres://p%40ss:***@db/x"
     );
 }
+
+#[test]
+fn the_log_filter_variable_is_not_a_setting_and_delivery_keys_nest() {
+    let none = Overrides::default();
+    let loaded = load_from(
+        &none,
+        &env(&[
+            ("REPLYDESK_LOG", "replydesk=debug"),
+            ("REPLYDESK_DELIVERY__TRANSPORT", "postmark"),
+            ("REPLYDESK_DELIVERY__SERVER_TOKEN", "tok-123"),
+            ("REPLYDESK_WORKER__POLL_SECS", "2"),
+            ("REPLYDESK_IMPORT__THREAD_WINDOW_DAYS", "7"),
+        ]),
+    )
+    .expect("REPLYDESK_LOG is the log filter, not an unknown key");
+    let s = loaded.settings;
+    assert_eq!(s.delivery.transport, "postmark");
+    assert_eq!(s.delivery.server_token.expose(), "tok-123");
+    assert_eq!(
+        format!("{:?}", s.delivery),
+        format!("{:?}", s.delivery).replace("tok-123", "***")
+    );
+    assert_eq!(s.worker.poll_secs, 2);
+    assert_eq!(s.import.thread_window_days, 7);
+    let wrong = load_from(&none, &env(&[("REPLYDESK_DELIVERY__TRANSPRT", "file")]));
+    assert!(wrong.is_err(), "a misspelt key is still refused");
+}

@@ -364,7 +364,8 @@ pub struct Undone {
 }
 
 /// Take back a queued reply inside its undo window (§4.6): the outbox row is
-/// cancelled only if still queued and not yet due, the outbound message is
+/// cancelled only if still queued, not yet due and never attempted (a send
+/// that started may have reached the lead), the outbound message is
 /// removed from the thread, the draft returns to pending and the
 /// conversation to `needs_reply`.
 pub async fn undo(
@@ -376,7 +377,7 @@ pub async fn undo(
     let row = tx
         .query_typed_opt(
             "UPDATE outbox SET status = 'cancelled'
-             WHERE id = $1 AND status = 'queued' AND send_after > now()
+             WHERE id = $1 AND status = 'queued' AND send_after > now() AND attempts = 0
              RETURNING message_id, suggestion_id, conversation_id",
             &[(&outbox_id, Type::INT8)],
         )
@@ -384,7 +385,7 @@ pub async fn undo(
     let Some(row) = row else {
         let why = tx
             .query_opt(
-                "SELECT status, send_after FROM outbox WHERE id = $1",
+                "SELECT status, send_after, attempts FROM outbox WHERE id = $1",
                 &[&outbox_id],
             )
             .await?;
@@ -397,7 +398,10 @@ pub async fn undo(
             Some(r) => {
                 let status: OutboxStatus = r.get(0);
                 let send_after: DateTime<Utc> = r.get(1);
+                let attempts: i32 = r.get(2);
                 DbError::UndoTooLate(match status {
+                    // Requeued after a failed send: it may have gone out.
+                    OutboxStatus::Queued if attempts > 0 => "sending has started".to_string(),
                     OutboxStatus::Queued => format!(
                         "the undo window closed at {}",
                         super::error::human_time(send_after)

@@ -106,7 +106,7 @@ async fn session(db: &DbConfig) -> Result<tokio_postgres::Client, DbError> {
 }
 
 /// Embed and store one batch; records the provider call in `ai_runs`.
-async fn embed_batch(
+pub(crate) async fn embed_batch(
     client: &mut tokio_postgres::Client,
     embedder: &Arc<dyn Embedder>,
     batch: Vec<ToEmbed>,

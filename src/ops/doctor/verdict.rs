@@ -243,14 +243,14 @@ pub fn outbox_verdict(b: &OutboxBacklog) -> Check {
         return Check::warn(
             name,
             detail,
-            "nothing is delivering the outbox: `replydesk deliver`/`worker` are not built yet, so approved replies wait in the outbox until they are",
+            "nothing is delivering the outbox: run `replydesk worker` (a service), or `replydesk deliver` from a timer",
         );
     }
     if b.failed > 0 {
         return Check::warn(
             name,
             detail,
-            "read why: SELECT id, attempts, last_error FROM outbox WHERE status = 'failed'",
+            "read why: SELECT id, attempts, last_error FROM outbox WHERE status = 'failed'; after fixing the cause, requeue them: UPDATE outbox SET status = 'queued', send_after = now() WHERE status = 'failed'",
         );
     }
     Check::pass(name, detail)
@@ -340,7 +340,7 @@ mod tests {
         let c = outbox_verdict(&stale);
         assert_eq!(c.status, Status::Warn);
         assert!(c.detail.contains("oldest due for 10 min"), "{}", c.detail);
-        assert!(c.fix.as_deref().unwrap_or("").contains("not built yet"));
+        assert!(c.fix.as_deref().unwrap_or("").contains("replydesk worker"));
     }
 
     #[test]

@@ -6,6 +6,16 @@
 //! This module does no I/O on the database; `db::import` threads and stores
 //! what it yields.
 
+pub mod corpus;
+mod jsonl;
+mod maildir;
+mod mbox;
+pub mod parse;
+mod read;
+
+pub use parse::parse_message;
+pub use read::{ReadError, ReadOptions, detect, read, read_jsonl, read_mbox};
+
 use crate::db::Direction;
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;

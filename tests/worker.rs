@@ -233,7 +233,7 @@ async fn an_imported_lead_gets_embedded_drafted_and_its_approved_reply_sent_once
     let file = write_jsonl(
         &scratch.0,
         &[serde_json::json!({
-            "external_id": "<bike-1@lead.example>",
+            "external_id": "cl-bike-1",
             "message_id": "<bike-1@lead.example>",
             "from": "Maria Lopez <Maria@Lead.Example>",
             "to": "dana.cruz@team.example",
@@ -253,7 +253,10 @@ async fn an_imported_lead_gets_embedded_drafted_and_its_approved_reply_sent_once
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let external = "<bike-1@lead.example>";
+    // The record's own id and its Message-ID differ: threading headers use
+    // the Message-ID.
+    let external = "cl-bike-1";
+    let message_id_of_lead = "<bike-1@lead.example>";
     wait_for("the new message's embedding", &worker, || async {
         embedded(&db, external).await.then_some(())
     })
@@ -313,9 +316,9 @@ async fn an_imported_lead_gets_embedded_drafted_and_its_approved_reply_sent_once
             .find(|(k, _)| k.eq_ignore_ascii_case(n))
             .map(|(_, v)| v.clone())
     };
-    assert_eq!(header("In-Reply-To").as_deref(), Some(external));
+    assert_eq!(header("In-Reply-To").as_deref(), Some(message_id_of_lead));
     assert!(
-        header("References").is_some_and(|r| r.contains(external)),
+        header("References").is_some_and(|r| r.contains(message_id_of_lead)),
         "References names the lead's message: {headers:?}"
     );
     let message_id = header("Message-ID").expect("a Message-ID header");

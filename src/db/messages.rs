@@ -267,7 +267,8 @@ pub(crate) async fn queue_outbound(
              FROM c
              JOIN leads l ON l.id = c.lead_id
              LEFT JOIN LATERAL (
-               SELECT external_id, \"references\", from_addr FROM messages
+               SELECT coalesce(message_id, external_id) AS external_id, \"references\", from_addr
+               FROM messages
                WHERE conversation_id = $1 AND direction = 'inbound'
                ORDER BY seq DESC LIMIT 1) i ON true",
             &[(&conversation_id, Type::INT8)],
@@ -296,12 +297,17 @@ pub(crate) async fn queue_outbound(
     let message_id_header = format!("<rd.{conversation_id}.{seq}.{now_ms}@{domain}>");
     let from = format!("{} <{}>", rep.display_name, rep.email);
     let window_ms = undo_window.as_millis().min(i64::MAX as u128) as i64;
+    // seq is read again here: when the first statement waited for the row
+    // lock of a writer that appended (an import), its snapshot predates
+    // that writer's messages; this statement's snapshot does not.
     let row = tx
         .query_typed_one(
             "WITH m AS (
                INSERT INTO messages (conversation_id, seq, direction, from_addr, to_addrs, subject,
                                      body_text, source, external_id, in_reply_to, \"references\")
-               VALUES ($1, $2, 'outbound', $3, $4, $5, $6, 'replydesk', $7, $8, $9)
+               VALUES ($1, greatest($2, (SELECT coalesce(max(seq), 0) + 1 FROM messages
+                                         WHERE conversation_id = $1)),
+                       'outbound', $3, $4, $5, $6, 'replydesk', $7, $8, $9)
                RETURNING id)
              INSERT INTO outbox (message_id, conversation_id, suggestion_id, rep_id, from_addr,
                                  to_addrs, subject, body, in_reply_to, \"references\", send_after)

@@ -10,6 +10,10 @@
 # and, in its own small database (replydesk_bench_deliver):
 #   deliver  — 5,000 due outbox rows sent to a local Postmark-compatible
 #              server: messages/s and per-message latency.
+# and in two fresh databases of its own (replydesk_bench_import_*):
+#   import   — a generated 1M-message JSONL file and a 100K-message Maildir
+#              imported with threading and full-text indexing: messages/s
+#              (sizes: REPLYDESK_BENCH_IMPORT_JSONL / _MAILDIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,3 +22,4 @@ cargo bench --bench workflow -- "$@"
 cargo bench --bench ai
 cargo bench --bench tui -- "$@"
 cargo bench --bench deliver
+cargo bench --bench import

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod deliver;
 pub mod demo;
+pub mod import;
 pub mod mail;
 pub mod ops;
 pub mod text;

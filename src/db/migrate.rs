@@ -35,6 +35,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001", "pgvector"),
     migration!(2, "0002", "core"),
     migration!(3, "0003", "ownership_rls"),
+    migration!(4, "0004", "import"),
 ];
 
 /// The advisory lock key that serialises migration runs ("replydsk").

@@ -5,11 +5,17 @@
 //!
 //! Sizes: `REPLYDESK_BENCH_IMPORT_JSONL` and `REPLYDESK_BENCH_IMPORT_MAILDIR`
 //! (messages; 0 skips that input), e.g. `=50000` for a quick run.
+//! After the JSONL, `REPLYDESK_BENCH_IMPORT_MORE` further messages (50K;
+//! 0 skips) are imported into the same database: an import small against
+//! the table, so its indexes are maintained, not rebuilt.
 //! `REPLYDESK_BENCH_IMPORT_AGAIN=1` also times re-importing the JSONL (all
-//! duplicates).
+//! duplicates). For experiments: `REPLYDESK_BENCH_IMPORT_STREAMS` (COPY
+//! streams and merge partitions, default one per core) and
+//! `REPLYDESK_BENCH_IMPORT_PARTITION_MIN` (messages from which the merge is
+//! partitioned).
 
-use replydesk::db::pool::{DbConfig, DbOptions, url_with_database};
 use replydesk::db::import::{Columns, Encoded, Types};
+use replydesk::db::pool::{DbConfig, DbOptions, url_with_database};
 use replydesk::db::{self, RepRole};
 use replydesk::import::{self, ImportOptions, ImportReport};
 use replydesk::mail::corpus::{Corpus, CorpusSpec, DEFAULT_REPS};
@@ -43,7 +49,18 @@ fn print_table(rows: &[Row]) {
     println!();
     println!(
         "| {:<26} | {:>9} | {:>7} | {:>8} | {:<16} | {:<3} | {:>6} | {:>6} | {:>6} | {:>6} | {:>6} | {:>8} |",
-        "import", "messages", "s", "msg/s", "budget", "ok", "read", "thread", "merge", "index", "parts", "reader"
+        "import",
+        "messages",
+        "s",
+        "msg/s",
+        "budget",
+        "ok",
+        "read",
+        "thread",
+        "merge",
+        "index",
+        "parts",
+        "reader"
     );
     println!(
         "|{:-<28}|{:-<11}|{:-<9}|{:-<10}|{:-<18}|{:-<5}|{:-<8}|{:-<8}|{:-<8}|{:-<8}|{:-<8}|{:-<10}|",
@@ -85,12 +102,15 @@ fn print_table(rows: &[Row]) {
 
 /// A fresh, migrated database with the corpus's reps.
 async fn fresh_database(base: &str, name: &str) -> Result<DbConfig, Box<dyn std::error::Error>> {
-    let admin_cfg = DbConfig::from_url(&url_with_database(base, "postgres"), &DbOptions::default())?;
+    let admin_cfg =
+        DbConfig::from_url(&url_with_database(base, "postgres"), &DbOptions::default())?;
     let (admin, _n) = admin_cfg.connect_dedicated().await?;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
     let cfg = DbConfig::from_url(&url_with_database(base, name), &DbOptions::default())?;
     let (mut c, _n) = cfg.connect_dedicated().await?;
     db::migrate::up(&mut c, None).await?;
@@ -126,11 +146,17 @@ async fn time_reader(
         }
     }
     let prepared = started.elapsed().as_secs_f64();
-    eprintln!("  reader alone: {n} items in {read:.1} s; with checking and encoding {prepared:.1} s");
+    eprintln!(
+        "  reader alone: {n} items in {read:.1} s; with checking and encoding {prepared:.1} s"
+    );
     Ok((read, prepared))
 }
 
-async fn run_import(cfg: &DbConfig, path: &Path, label: &str) -> Result<ImportReport, Box<dyn std::error::Error>> {
+async fn run_import(
+    cfg: &DbConfig,
+    path: &Path,
+    label: &str,
+) -> Result<ImportReport, Box<dyn std::error::Error>> {
     let items = mail::read(path, None, &ReadOptions::default())?;
     let defaults = ImportOptions::default();
     let opts = ImportOptions {
@@ -168,6 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jsonl_size = env_size("REPLYDESK_BENCH_IMPORT_JSONL", 1_000_000);
     let maildir_size = env_size("REPLYDESK_BENCH_IMPORT_MAILDIR", 100_000);
     let again = std::env::var("REPLYDESK_BENCH_IMPORT_AGAIN").is_ok_and(|v| v == "1");
+    let increment = env_size("REPLYDESK_BENCH_IMPORT_MORE", 50_000);
     let dir = scratch_dir()?;
     let mut rows = Vec::new();
     let result = async {
@@ -195,6 +222,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     input: "same JSONL again (dups)".into(),
                     report,
                     reader_only,
+                });
+            }
+            if increment > 0 {
+                let path = dir.join("more.jsonl");
+                spec_for(increment, 43).write_jsonl(&path)?;
+                let report = run_import(&cfg, &path, "more JSONL into it").await?;
+                rows.push(Row {
+                    input: format!("+{} into it", human(report.imported as usize)),
+                    report,
+                    reader_only: (0.0, 0.0),
                 });
             }
         }

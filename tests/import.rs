@@ -192,7 +192,11 @@ async fn jsonl_corpus_imports_its_threads_and_again_adds_nothing() {
             &[],
         )
         .await;
-    assert_eq!(named, c.expected_conversations() as i64, "JSONL lead details");
+    assert_eq!(
+        named,
+        c.expected_conversations() as i64,
+        "JSONL lead details"
+    );
     let keyed = t
         .count(
             "SELECT count(*) FROM conversations WHERE external_key LIKE '%:gen-11-%'",
@@ -239,10 +243,7 @@ async fn mbox_then_the_same_mail_as_maildir_adds_nothing() {
     assert_eq!(report.imported, c.expected_messages() as u64);
     assert_matches_corpus(&t, &c).await;
     let sources = t
-        .count(
-            "SELECT count(*) FROM messages WHERE source <> 'email'",
-            &[],
-        )
+        .count("SELECT count(*) FROM messages WHERE source <> 'email'", &[])
         .await;
     assert_eq!(sources, 0, "mail is source email");
 
@@ -284,7 +285,13 @@ async fn partitioned_merge_gives_the_same_result() {
     assert_matches_corpus(&t, &c).await;
 }
 
-fn record(id: &str, from: &str, to: &str, subject: &str, at: chrono::DateTime<Utc>) -> serde_json::Value {
+fn record(
+    id: &str,
+    from: &str,
+    to: &str,
+    subject: &str,
+    at: chrono::DateTime<Utc>,
+) -> serde_json::Value {
     json!({
         "message_id": format!("<{id}@mail.example>"),
         "from": from,
@@ -314,7 +321,8 @@ async fn broken_records_are_reported_and_the_good_ones_kept() {
         })
         .collect();
     lines[3] = "{not json".into();
-    lines[7] = json!({"from": "x@example.com", "sent_at": "yesterday", "message_id": "<d@x>"}).to_string();
+    lines[7] =
+        json!({"from": "x@example.com", "sent_at": "yesterday", "message_id": "<d@x>"}).to_string();
     lines[11] = record(
         "internal",
         "dana.cruz@example.com",
@@ -323,7 +331,13 @@ async fn broken_records_are_reported_and_the_good_ones_kept() {
         now,
     )
     .to_string();
-    let mut long_id = record("long", "l@example.com", "dana.cruz@example.com", "Bike", now);
+    let mut long_id = record(
+        "long",
+        "l@example.com",
+        "dana.cruz@example.com",
+        "Bike",
+        now,
+    );
     long_id["external_id"] = json!("x".repeat(1500));
     lines[15] = long_id.to_string();
     let path = dir.path("broken.jsonl");
@@ -341,7 +355,9 @@ async fn broken_records_are_reported_and_the_good_ones_kept() {
     ] {
         let want = format!("replydesk: import: line {line}: ");
         assert!(
-            stderr.lines().any(|l| l.starts_with(&want) && l.contains(why)),
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&want) && l.contains(why)),
             "line {line} ({why}) reported in:\n{stderr}"
         );
     }
@@ -353,7 +369,13 @@ async fn broken_records_are_reported_and_the_good_ones_kept() {
 
     let clean = dir.jsonl(
         "clean.jsonl",
-        &[record("late", "Lead 1 <lead1@example.com>", "dana.cruz@example.com", "Re: Bike", now + Duration::hours(1))],
+        &[record(
+            "late",
+            "Lead 1 <lead1@example.com>",
+            "dana.cruz@example.com",
+            "Re: Bike",
+            now + Duration::hours(1),
+        )],
     );
     let out = run_binary(&t, &["import", clean.to_str().unwrap()]);
     assert_eq!(
@@ -376,7 +398,12 @@ async fn broken_records_are_reported_and_the_good_ones_kept() {
 }
 
 /// Reply `id` from the lead of `conversation_with_draft(tag)`.
-fn lead_reply(tag: &str, id: &str, in_reply_to: &str, at: chrono::DateTime<Utc>) -> serde_json::Value {
+fn lead_reply(
+    tag: &str,
+    id: &str,
+    in_reply_to: &str,
+    at: chrono::DateTime<Utc>,
+) -> serde_json::Value {
     json!({
         "source": "craigslist",
         "message_id": format!("<{id}@lead.example>"),
@@ -428,13 +455,21 @@ async fn a_reply_to_a_reply_replydesk_sent_joins_and_needs_a_reply() {
     let dir = Scratch::new("reply");
     let path = dir.jsonl(
         "reply.jsonl",
-        &[lead_reply("ann", "r1", &sent, Utc::now() + Duration::minutes(1))],
+        &[lead_reply(
+            "ann",
+            "r1",
+            &sent,
+            Utc::now() + Duration::minutes(1),
+        )],
     );
     let report = import_file(&t, &path).await;
     assert_eq!((report.imported, report.new_conversations), (1, 0));
     assert_eq!(
-        t.count("SELECT count(*) FROM messages WHERE conversation_id = $1", &[&conv])
-            .await,
+        t.count(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1",
+            &[&conv]
+        )
+        .await,
         3
     );
     assert_eq!(status_of(&t, conv).await, ConversationStatus::NeedsReply);
@@ -458,14 +493,27 @@ async fn a_new_inbound_supersedes_an_older_pending_draft_and_notifies() {
     let path = dir.jsonl(
         "replies.jsonl",
         &[
-            lead_reply("bo", "b2", "<bo@lead.example>", Utc::now() + Duration::minutes(1)),
+            lead_reply(
+                "bo",
+                "b2",
+                "<bo@lead.example>",
+                Utc::now() + Duration::minutes(1),
+            ),
             // Older than the message cy's draft answers: history, not news.
-            lead_reply("cy", "c0", "<cy@lead.example>", Utc::now() - Duration::days(3)),
+            lead_reply(
+                "cy",
+                "c0",
+                "<cy@lead.example>",
+                Utc::now() - Duration::days(3),
+            ),
         ],
     );
     let report = import_file(&t, &path).await;
     assert_eq!((report.imported, report.superseded), (2, 1));
-    assert_eq!(suggestion_status(&t, sid).await, SuggestionStatus::Superseded);
+    assert_eq!(
+        suggestion_status(&t, sid).await,
+        SuggestionStatus::Superseded
+    );
     assert_eq!(suggestion_status(&t, sid2).await, SuggestionStatus::Pending);
     assert_eq!(status_of(&t, conv).await, ConversationStatus::NeedsReply);
     let seqs: Vec<i32> = t
@@ -511,16 +559,46 @@ async fn subject_and_lead_join_within_the_window_only() {
     let lead = "Maria <maria@example.com>";
     let first = dir.jsonl(
         "first.jsonl",
-        &[record("m1", lead, "dana@example.com", "Bike for sale", start)],
+        &[record(
+            "m1",
+            lead,
+            "dana@example.com",
+            "Bike for sale",
+            start,
+        )],
     );
     import_file(&t, &first).await;
     let later = dir.jsonl(
         "later.jsonl",
         &[
-            record("m2", lead, "dana@example.com", "RE: [Ads] bike  FOR sale", start + Duration::days(10)),
-            record("m3", "Dana <dana@example.com>", "maria@example.com", "Re: Bike for sale", start + Duration::days(11)),
-            record("m4", lead, "dana@example.com", "Re: Bike for sale", start + Duration::days(100)),
-            record("m5", "Sam <sam@example.com>", "dana@example.com", "Bike for sale", start + Duration::days(10)),
+            record(
+                "m2",
+                lead,
+                "dana@example.com",
+                "RE: [Ads] bike  FOR sale",
+                start + Duration::days(10),
+            ),
+            record(
+                "m3",
+                "Dana <dana@example.com>",
+                "maria@example.com",
+                "Re: Bike for sale",
+                start + Duration::days(11),
+            ),
+            record(
+                "m4",
+                lead,
+                "dana@example.com",
+                "Re: Bike for sale",
+                start + Duration::days(100),
+            ),
+            record(
+                "m5",
+                "Sam <sam@example.com>",
+                "dana@example.com",
+                "Bike for sale",
+                start + Duration::days(10),
+            ),
         ],
     );
     let report = import_file(&t, &later).await;
@@ -539,7 +617,11 @@ async fn subject_and_lead_join_within_the_window_only() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let counts: Vec<i64> = grouped.iter().map(|g| g.1).collect();
-    assert_eq!(counts, vec![3, 1, 1], "m1 m2 m3 | m4 (too late) | m5 (another lead)");
+    assert_eq!(
+        counts,
+        vec![3, 1, 1],
+        "m1 m2 m3 | m4 (too late) | m5 (another lead)"
+    );
     assert_consistent(&t).await;
 }
 
@@ -549,13 +631,25 @@ async fn keys_group_across_files_and_a_parent_may_come_later() {
     let dir = Scratch::new("keys");
     let at = Utc::now() - Duration::days(5);
     let keyed = |id: &str, key: &str, subject: &str, days: i64| {
-        let mut r = record(id, "Ola <ola@example.com>", "team@example.com", subject, at + Duration::days(days));
+        let mut r = record(
+            id,
+            "Ola <ola@example.com>",
+            "team@example.com",
+            subject,
+            at + Duration::days(days),
+        );
         r["conversation"] = json!(key);
         r["source"] = json!("crm");
         r
     };
     let child_first = {
-        let mut r = record("child", "Ola <ola@example.com>", "team@example.com", "totally different", at + Duration::days(2));
+        let mut r = record(
+            "child",
+            "Ola <ola@example.com>",
+            "team@example.com",
+            "totally different",
+            at + Duration::days(2),
+        );
         r["in_reply_to"] = json!("<parent@mail.example>");
         r
     };
@@ -566,7 +660,13 @@ async fn keys_group_across_files_and_a_parent_may_come_later() {
             keyed("k2", "T-1", "Invoice", 1),
             keyed("k3", "T-2", "Order", 0),
             child_first,
-            record("parent", "Ola <ola@example.com>", "team@example.com", "A question", at + Duration::days(1)),
+            record(
+                "parent",
+                "Ola <ola@example.com>",
+                "team@example.com",
+                "A question",
+                at + Duration::days(1),
+            ),
         ],
     );
     let report = import_file(&t, &one).await;
@@ -605,7 +705,9 @@ async fn two_imports_of_one_file_at_once_store_each_message_once() {
         let (db, path) = (t.db.clone(), path.clone());
         tasks.push(tokio::spawn(async move {
             let items = mail::read(&path, None, &ReadOptions::default()).unwrap();
-            import::import(&db, items, &options(), |_| {}).await.unwrap()
+            import::import(&db, items, &options(), |_| {})
+                .await
+                .unwrap()
         }));
     }
     let mut imported = 0;
@@ -628,9 +730,12 @@ async fn an_approve_waiting_on_an_import_gets_the_next_seq() {
     // What the merge does: lock the conversation, append, commit.
     let mut importer = t.raw().await;
     let tx = importer.transaction().await.unwrap();
-    tx.query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE", &[&conv])
-        .await
-        .unwrap();
+    tx.query(
+        "SELECT id FROM conversations WHERE id = $1 FOR UPDATE",
+        &[&conv],
+    )
+    .await
+    .unwrap();
     let pool = t.pool.clone();
     let approve = tokio::spawn(async move {
         let mut c = pool.get().await.unwrap();
@@ -667,7 +772,10 @@ async fn imported_messages_are_searchable_and_the_index_is_back() {
     let path = dir.path("corpus.jsonl");
     c.write_jsonl(&path).unwrap();
     let report = import_file(&t, &path).await;
-    assert!(report.rebuilt_search_index, "an empty table: built after the load");
+    assert!(
+        report.rebuilt_search_index,
+        "an empty table: built after the load"
+    );
     let valid = t
         .count(
             "SELECT count(*) FROM pg_index WHERE indexrelid = 'messages_search_idx'::regclass AND indisvalid",

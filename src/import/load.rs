@@ -12,7 +12,7 @@ use crate::db::import::{self as dbi, Columns, Encoded, Staging, Types};
 use crate::db::pool::DbConfig;
 use crate::mail::{Item, Position, Rejected};
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 
@@ -34,7 +34,8 @@ pub struct Loaded {
     pub duplicates: u64,
     /// With the item's index in the input, to report in input order.
     pub rejected: Vec<(u64, Rejected)>,
-    pub notes: Vec<(Position, String)>,
+    /// Repair notes, with the row number of their record.
+    pub notes: Vec<(usize, Position, String)>,
 }
 
 impl Loaded {
@@ -153,7 +154,11 @@ struct Reader {
 impl Reader {
     /// Check and encode each record, drop repeats within the input, send
     /// chunks; return what is kept.
-    fn produce(self, items: Box<dyn Iterator<Item = Item> + Send>, tx: &mpsc::Sender<Chunk>) -> Loaded {
+    fn produce(
+        self,
+        items: Box<dyn Iterator<Item = Item> + Send>,
+        tx: &mpsc::Sender<Chunk>,
+    ) -> Loaded {
         let mut loaded = Loaded::default();
         let mut seen = Seen::default();
         let mut chunk = self.chunk();
@@ -183,9 +188,11 @@ impl Reader {
                     kept.index = n as u64;
                     loaded.kept.push(kept);
                     loaded.messages.push(message);
-                    loaded
-                        .notes
-                        .extend(notes.into_iter().map(|note| (position.clone(), note)));
+                    loaded.notes.extend(
+                        notes
+                            .into_iter()
+                            .map(|note| (row_no as usize, position.clone(), note)),
+                    );
                     chunk.keys.extend(lookup);
                 }
                 Err(reason) => loaded
@@ -229,11 +236,7 @@ struct Seen {
 
 impl Seen {
     fn key(&self, source: &str, external_id: &str) -> u128 {
-        let half = |state: &std::hash::RandomState| {
-            let mut h = state.build_hasher();
-            (source, external_id).hash(&mut h);
-            h.finish()
-        };
+        let half = |state: &std::hash::RandomState| state.hash_one((source, external_id));
         (u128::from(half(&self.keys.0)) << 64) | u128::from(half(&self.keys.1))
     }
 

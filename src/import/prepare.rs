@@ -220,7 +220,10 @@ fn check(r: &MailRecord) -> Result<(), String> {
 
 fn limit(what: &str, text: &str, max: usize) -> Result<(), String> {
     if text.len() > max {
-        Err(format!("{what} is {} bytes long, more than {max}", text.len()))
+        Err(format!(
+            "{what} is {} bytes long, more than {max}",
+            text.len()
+        ))
     } else {
         Ok(())
     }
@@ -310,7 +313,10 @@ mod tests {
     }
 
     fn team() -> Team {
-        Team::new(vec!["dana@team.example".to_string()], &["Sales@Team.example".into()])
+        Team::new(
+            vec!["dana@team.example".to_string()],
+            &["Sales@Team.example".into()],
+        )
     }
 
     #[test]
@@ -350,10 +356,22 @@ mod tests {
     fn what_postgres_would_refuse_is_rejected_with_a_reason() {
         type Edit = Box<dyn Fn(&mut MailRecord)>;
         let cases: Vec<(Edit, &str)> = vec![
-            (Box::new(|r| r.body_text = "a\0b".into()), "text body contains a NUL"),
-            (Box::new(|r| r.headers = serde_json::json!({"X": "a\0"})), "a header contains a NUL"),
-            (Box::new(|r| r.references = vec!["<\0>".into()]), "References contains a NUL"),
-            (Box::new(|r| r.external_id = "x".repeat(1001)), "external id is 1001 bytes"),
+            (
+                Box::new(|r| r.body_text = "a\0b".into()),
+                "text body contains a NUL",
+            ),
+            (
+                Box::new(|r| r.headers = serde_json::json!({"X": "a\0"})),
+                "a header contains a NUL",
+            ),
+            (
+                Box::new(|r| r.references = vec!["<\0>".into()]),
+                "References contains a NUL",
+            ),
+            (
+                Box::new(|r| r.external_id = "x".repeat(1001)),
+                "external id is 1001 bytes",
+            ),
             (Box::new(|r| r.source = " ".into()), "no source"),
             (
                 Box::new(|r| r.sent_at = Utc.with_ymd_and_hms(-5000, 1, 1, 0, 0, 0).unwrap()),

@@ -208,7 +208,9 @@ impl Component<'_> {
 
     /// The lead: that of its oldest message that names one.
     fn lead<'m>(&self, messages: &'m [Message]) -> Option<&'m str> {
-        self.members.iter().find_map(|&i| messages[i].lead.as_deref())
+        self.members
+            .iter()
+            .find_map(|&i| messages[i].lead.as_deref())
     }
 }
 
@@ -228,8 +230,12 @@ fn components<'a>(messages: &[Message], mut sets: Sets<'a>) -> Vec<Component<'a>
         out[k].members.push(i);
     }
     for c in &mut out {
-        c.members
-            .sort_by(|&a, &b| messages[a].sent_at.cmp(&messages[b].sent_at).then(a.cmp(&b)));
+        c.members.sort_by(|&a, &b| {
+            messages[a]
+                .sent_at
+                .cmp(&messages[b].sent_at)
+                .then(a.cmp(&b))
+        });
     }
     out
 }
@@ -367,7 +373,12 @@ fn group(
     finish(messages, groups, leadless)
 }
 
-fn new_group(target: Target, key: Option<String>, lead: Option<String>, at: DateTime<Utc>) -> Group {
+fn new_group(
+    target: Target,
+    key: Option<String>,
+    lead: Option<String>,
+    at: DateTime<Utc>,
+) -> Group {
     Group {
         thread: Thread {
             target,
@@ -399,9 +410,12 @@ fn finish(messages: &[Message], groups: Groups, mut leadless: Vec<usize>) -> Thr
             leadless.extend_from_slice(&g.thread.members);
             continue;
         }
-        g.thread
-            .members
-            .sort_by(|&a, &b| messages[a].sent_at.cmp(&messages[b].sent_at).then(a.cmp(&b)));
+        g.thread.members.sort_by(|&a, &b| {
+            messages[a]
+                .sent_at
+                .cmp(&messages[b].sent_at)
+                .then(a.cmp(&b))
+        });
         threads.push(g.thread);
     }
     leadless.sort_unstable();

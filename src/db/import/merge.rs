@@ -142,20 +142,15 @@ async fn write(
     careful: bool,
 ) -> Result<Merged, DbError> {
     copy_leads(&tx, &part.leads).await?;
-    crate::import::trace("merge: copy_leads");
     copy_conversations(&tx, types, &part.conversations).await?;
-    crate::import::trace("merge: copy_conversations");
     copy_plan(&tx, &part.rows).await?;
-    crate::import::trace("merge: copy_plan");
     let mut merged = insert_messages(&tx, stage, &part.existing, careful).await?;
-    crate::import::trace("merge: insert_messages");
     merged.skipped = (part.rows.len() as u64).saturating_sub(merged.messages);
     merged.conversations = part.conversations.len() as u64;
     if merged.skipped > 0 {
         merged.conversations -= recount_new(&tx, &part.conversations).await?;
     }
     tx.commit().await?;
-    crate::import::trace("merge: tx.commit");
     merged.leads = part.leads.len() as u64;
     Ok(merged)
 }
@@ -276,7 +271,9 @@ async fn copy_plan(tx: &Transaction<'_>, rows: &[PlanRow]) -> Result<(), DbError
     )
     .await?;
     let sink = tx
-        .copy_in("COPY replydesk_import_plan (row_no, conversation_id, rank) FROM STDIN (FORMAT binary)")
+        .copy_in(
+            "COPY replydesk_import_plan (row_no, conversation_id, rank) FROM STDIN (FORMAT binary)",
+        )
         .await?;
     let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT4]);
     pin_mut!(writer);
@@ -378,7 +375,10 @@ async fn insert_messages(
 /// When another writer stored some planned messages first, the new
 /// conversations' precomputed state is recomputed from what was inserted
 /// (and a new conversation left empty is removed; returns how many).
-async fn recount_new(tx: &Transaction<'_>, conversations: &[NewConversation]) -> Result<u64, DbError> {
+async fn recount_new(
+    tx: &Transaction<'_>,
+    conversations: &[NewConversation],
+) -> Result<u64, DbError> {
     let ids: Vec<i64> = conversations.iter().map(|c| c.id).collect();
     tx.execute(
         "UPDATE conversations c SET

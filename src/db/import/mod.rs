@@ -62,7 +62,10 @@ pub async fn session(db: &DbConfig) -> Result<Client, DbError> {
 
 /// This session's backend pid (names the staging table).
 pub async fn backend_pid(client: &Client) -> Result<i32, DbError> {
-    Ok(client.query_one("SELECT pg_backend_pid()", &[]).await?.get(0))
+    Ok(client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0))
 }
 
 /// Wait until no other import runs, then hold the import lock until

@@ -112,7 +112,10 @@ pub async fn drop_stale(client: &Client) -> Result<usize, DbError> {
         .await?;
     for row in &rows {
         let name: String = row.get(0);
-        if name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        if name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             client
                 .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
                 .await?;

@@ -95,7 +95,11 @@ fn headers_never_fuse_two_stored_conversations() {
     m.references = vec!["<p2>".into(), "<p1>".into()];
     let t = thread(&[m], &known, WINDOW);
     assert_eq!(t.threads.len(), 1);
-    assert_eq!(t.threads[0].target, Target::Existing(one), "In-Reply-To wins");
+    assert_eq!(
+        t.threads[0].target,
+        Target::Existing(one),
+        "In-Reply-To wins"
+    );
 }
 
 #[test]
@@ -193,26 +197,4 @@ fn cycles_and_self_references_do_not_loop() {
     let ms = vec![a, b, c];
     let t = thread(&ms, &Known::default(), WINDOW);
     assert_eq!(shape(&ms, &t), vec![vec!["<a>", "<b>"], vec!["<c>"]]);
-}
-
-#[test]
-#[ignore]
-fn perf_scratch() {
-    let spec = crate::mail::corpus::CorpusSpec::new(204_000, 42);
-    let ms: Vec<Message> = spec
-        .messages()
-        .map(|g| Message {
-            id: g.message_id.clone().unwrap_or_default(),
-            in_reply_to: g.in_reply_to.clone(),
-            references: g.references.clone(),
-            key: Some(format!("x:{}", g.conversation_key)),
-            direction: g.direction,
-            lead: Some(if g.direction == Direction::Inbound { g.from_addr.clone() } else { g.to_addrs[0].clone() }),
-            subject: crate::import::subject::normalize(&g.subject),
-            sent_at: g.sent_at,
-        })
-        .collect();
-    let t = std::time::Instant::now();
-    let th = thread(&ms, &Known::default(), WINDOW);
-    eprintln!("threaded {} into {} in {:?}", ms.len(), th.threads.len(), t.elapsed());
 }

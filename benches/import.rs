@@ -43,6 +43,8 @@ struct Row {
     input: String,
     report: ImportReport,
     reader_only: (f64, f64),
+    /// The budget is for a bulk load into an empty database.
+    budgeted: bool,
 }
 
 fn print_table(rows: &[Row]) {
@@ -69,7 +71,7 @@ fn print_table(rows: &[Row]) {
     for r in rows {
         let t = &r.report.timings;
         let rate = r.report.messages_per_second();
-        let ok = if r.report.imported == 0 {
+        let ok = if !r.budgeted || r.report.imported == 0 {
             "-"
         } else if rate >= BUDGET {
             "yes"
@@ -82,7 +84,7 @@ fn print_table(rows: &[Row]) {
             r.report.imported,
             t.total,
             rate,
-            "≥ 12,000 msg/s",
+            if r.budgeted { "≥ 12,000 msg/s" } else { "-" },
             ok,
             t.read,
             t.thread,
@@ -100,14 +102,28 @@ fn print_table(rows: &[Row]) {
     );
 }
 
-/// A fresh, migrated database with the corpus's reps.
-async fn fresh_database(base: &str, name: &str) -> Result<DbConfig, Box<dyn std::error::Error>> {
+/// The benchmark's databases (dropped again at the end: gigabytes).
+const DATABASES: [&str; 2] = [
+    "replydesk_bench_import_jsonl",
+    "replydesk_bench_import_maildir",
+];
+
+async fn drop_database(base: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     let admin_cfg =
         DbConfig::from_url(&url_with_database(base, "postgres"), &DbOptions::default())?;
     let (admin, _n) = admin_cfg.connect_dedicated().await?;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
+    Ok(())
+}
+
+/// A fresh, migrated database with the corpus's reps.
+async fn fresh_database(base: &str, name: &str) -> Result<DbConfig, Box<dyn std::error::Error>> {
+    drop_database(base, name).await?;
+    let admin_cfg =
+        DbConfig::from_url(&url_with_database(base, "postgres"), &DbOptions::default())?;
+    let (admin, _n) = admin_cfg.connect_dedicated().await?;
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await?;
@@ -208,13 +224,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 spec.conversations,
                 started.elapsed().as_secs_f64()
             );
-            let cfg = fresh_database(&base, "replydesk_bench_import_jsonl").await?;
+            let cfg = fresh_database(&base, DATABASES[0]).await?;
             let reader_only = time_reader(&cfg, &path).await?;
             let report = run_import(&cfg, &path, "JSONL into an empty db").await?;
             rows.push(Row {
                 input: format!("JSONL, {}", human(n)),
                 report,
                 reader_only,
+                budgeted: true,
             });
             if again {
                 let report = run_import(&cfg, &path, "JSONL again").await?;
@@ -222,6 +239,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     input: "same JSONL again (dups)".into(),
                     report,
                     reader_only,
+                    budgeted: false,
                 });
             }
             if increment > 0 {
@@ -232,6 +250,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     input: format!("+{} into it", human(report.imported as usize)),
                     report,
                     reader_only: (0.0, 0.0),
+                    budgeted: false,
                 });
             }
         }
@@ -246,19 +265,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "generated a {n}-message Maildir in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
-            let cfg = fresh_database(&base, "replydesk_bench_import_maildir").await?;
+            let cfg = fresh_database(&base, DATABASES[1]).await?;
             let reader_only = time_reader(&cfg, &path).await?;
             let report = run_import(&cfg, &path, "Maildir into an empty db").await?;
             rows.push(Row {
                 input: format!("Maildir, {}", human(n)),
                 report,
                 reader_only,
+                budgeted: true,
             });
         }
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
     let _ = std::fs::remove_dir_all(&dir);
+    for name in DATABASES {
+        let _ = drop_database(&base, name).await;
+    }
     result?;
     print_table(&rows);
     Ok(())

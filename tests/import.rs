@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{status_of, suggestion_status};
+
 use chrono::{Duration, Utc};
 use common::TestDb;
 use replydesk::db::{self, ConversationStatus, SuggestionStatus};
@@ -414,24 +416,6 @@ fn lead_reply(
         "sent_at": at.to_rfc3339(),
         "body_text": "Great, see you then.",
     })
-}
-
-async fn status_of(t: &TestDb, conv: i64) -> ConversationStatus {
-    t.client()
-        .await
-        .query_one("SELECT status FROM conversations WHERE id = $1", &[&conv])
-        .await
-        .unwrap()
-        .get(0)
-}
-
-async fn suggestion_status(t: &TestDb, sid: i64) -> SuggestionStatus {
-    t.client()
-        .await
-        .query_one("SELECT status FROM suggestions WHERE id = $1", &[&sid])
-        .await
-        .unwrap()
-        .get(0)
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::{status_of, suggestion_status};
+
 use common::TestDb;
 use replydesk::db::conversations::{self, InboxQuery, Page, StatusFilter};
 use replydesk::db::messages::{self, NewInbound};
@@ -11,24 +13,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 const WINDOW: Duration = Duration::from_secs(600);
-
-async fn status_of(t: &TestDb, conv: i64) -> ConversationStatus {
-    t.client()
-        .await
-        .query_one("SELECT status FROM conversations WHERE id = $1", &[&conv])
-        .await
-        .unwrap()
-        .get(0)
-}
-
-async fn suggestion_status(t: &TestDb, sid: i64) -> SuggestionStatus {
-    t.client()
-        .await
-        .query_one("SELECT status FROM suggestions WHERE id = $1", &[&sid])
-        .await
-        .unwrap()
-        .get(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn approval_race_has_exactly_one_winner_every_round() {

@@ -193,3 +193,23 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// A conversation's status.
+pub async fn status_of(t: &TestDb, conv: i64) -> db::ConversationStatus {
+    t.client()
+        .await
+        .query_one("SELECT status FROM conversations WHERE id = $1", &[&conv])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A suggestion's status.
+pub async fn suggestion_status(t: &TestDb, sid: i64) -> db::SuggestionStatus {
+    t.client()
+        .await
+        .query_one("SELECT status FROM suggestions WHERE id = $1", &[&sid])
+        .await
+        .unwrap()
+        .get(0)
+}

@@ -66,8 +66,10 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Draft replies for conversations that need one and have no pending draft.
     Suggest(SuggestArgs),
-    /// Search conversations: full text (websearch syntax); --semantic adds embeddings, merged by rank fusion.
+    /// Search conversations: words (websearch syntax) and operators (from: to: lead: rep: status: date: subject:); --semantic adds meaning.
     Search(SearchArgs),
+    /// Print one conversation's thread (text or --json), for scripts.
+    Show(ShowArgs),
     /// Import mail: JSONL, mbox or Maildir; re-importing adds nothing.
     Import(ImportArgs),
     /// Send the outbox rows that are due, once, then exit.
@@ -147,21 +149,64 @@ pub enum StatusArg {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = SEARCH_HELP)]
 pub struct SearchArgs {
-    /// Websearch syntax: words, "a phrase", or, -excluded.
+    /// Words (websearch syntax: words, "a phrase", or, -excluded) and operators
+    /// (from: to: lead: rep: status: date: subject:); see below.
     pub query: String,
     /// Also search by meaning (embeddings), merged with the full-text results.
     #[arg(long)]
     pub semantic: bool,
-    /// Only conversations with this status.
+    /// Only conversations with this status (the same as status:S).
     #[arg(long, value_enum)]
     pub status: Option<StatusArg>,
-    /// Only conversations owned by the rep (--rep).
+    /// Only conversations owned by the rep (--rep); the same as rep:me.
     #[arg(long)]
     pub mine: bool,
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
-    pub limit: u32,
+    /// At most this many conversations.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+    /// Every matching conversation, streamed (best first; no --semantic).
+    #[arg(long, conflicts_with_all = ["limit", "semantic"])]
+    pub all: bool,
     /// JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The long help of `replydesk search`.
+pub const SEARCH_HELP: &str = "\
+Operators (the same in the inbox's / search):
+  from:ADDR, to:ADDR   a message from / to dana@example.com, anyone at a domain
+                       (@example.com or example.com), or an address starting
+                       with a word (from:dana)
+  lead:WHO             the lead's address (as above) or a word of the name
+                       (lead:kevin, lead:\"Kevin Lee\")
+  rep:WHO              the owner: address, start of address, word of the name;
+                       rep:me is you (--rep), rep:none nobody
+  status:S             needs-reply, waiting, active, archived
+  date:WHEN            a message sent on 2025-03-01, in 2025-03, in 2025, in
+                       A..B (both ends included; ..B and A.. too), or within
+                       30d, 12h, 2w, 90m back from now
+  subject:WORDS        words of a message's subject (subject:\"road bike\")
+The same operator twice matches either value; different operators must all
+match; words and operators combine: replydesk search 'delivery from:@acme.example date:30d'
+
+Ranking: one row per conversation, for its best message. With words, every
+match is ranked (ts_rank; subject words weigh more) when at most 2,000
+messages match, so a rare word is found wherever it is. A word more common
+than that ranks its newest 1,000 matches (add words or an operator to
+narrow it). Operators alone list newest first. --semantic adds the nearest
+messages by meaning (for words without from:/to:/date:/subject:), merged by
+reciprocal rank fusion. --all streams every match (best first) as it is read.
+
+Piped into head, less or grep, output stops quietly when the reader does.";
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The conversation's id (as `inbox` and `search` print it).
+    pub id: i64,
+    /// One JSON object (the conversation, its messages, the pending draft) instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -221,8 +266,12 @@ pub struct InboxArgs {
     /// Only conversations owned by the rep (--rep).
     #[arg(long)]
     pub mine: bool,
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    /// At most this many conversations.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..))]
     pub limit: i64,
+    /// Every conversation of the filter, streamed page by page (any number, constant memory).
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
     /// JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,

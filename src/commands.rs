@@ -9,6 +9,7 @@ use crate::db::migrate::{self, SchemaState, State};
 use crate::db::pool::{DbConfig, DbOptions};
 use crate::db::{self, DbError, RepRole};
 use crate::demo::{self, SeedError, SeedOptions};
+use crate::out::Out;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +27,17 @@ pub enum AppError {
     /// A command ran and found a problem it already explained (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// Writing the output failed; [`OutError::Closed`] (the reader of a
+    /// pipe went away) ends the command quietly with exit 0.
+    #[error(transparent)]
+    Out(#[from] crate::out::OutError),
 }
 
 impl AppError {
     /// 2 for bad input on the command line or in config, 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
+            AppError::Out(crate::out::OutError::Closed) => 0,
             AppError::Config(_) | AppError::Usage(_) | AppError::Db(DbError::BadUrl(_)) => 2,
             _ => 1,
         }
@@ -41,6 +47,43 @@ impl AppError {
 pub struct Context {
     pub loaded: Loaded,
     pub db: DbConfig,
+    /// The longest a command waits for one answer from the database.
+    pub deadline: Duration,
+}
+
+impl Context {
+    /// `fut` (one database call, or a few) within [`Context::deadline`]: a
+    /// stuck connection ends the command with a one-line error instead of
+    /// a silent hang. Only database waits are bounded, never output to a
+    /// slow reader such as `less`.
+    pub async fn bounded<T, E>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, AppError>
+    where
+        AppError: From<E>,
+    {
+        within(self.deadline, what, fut).await
+    }
+}
+
+/// [`Context::bounded`] without a context.
+pub async fn within<T, E>(
+    deadline: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, AppError>
+where
+    AppError: From<E>,
+{
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(r) => r.map_err(AppError::from),
+        Err(_) => Err(AppError::Db(DbError::Timeout(format!(
+            "{what}: no answer in {} s",
+            deadline.as_secs()
+        )))),
+    }
 }
 
 pub fn context(cli: &Cli) -> Result<Context, AppError> {
@@ -62,7 +105,12 @@ pub fn context(cli: &Cli) -> Result<Context, AppError> {
             ..DbOptions::default()
         },
     )?;
-    Ok(Context { loaded, db })
+    let deadline = Duration::from_secs(s.query_deadline_secs.max(1));
+    Ok(Context {
+        loaded,
+        db,
+        deadline,
+    })
 }
 
 fn print_applied(applied: &[migrate::Applied], verb: &str) {
@@ -108,11 +156,12 @@ pub async fn run_migrate(db: &DbConfig, action: &MigrateAction) -> Result<(), Ap
     let (mut client, _notes) = db.connect_dedicated().await?;
     match action {
         MigrateAction::Status => {
+            let mut out = Out::stdout();
             let rows = migrate::status(&client).await?;
-            println!(
+            out.line(format!(
                 "{:<8} {:<16} {:<9} {:<14} applied at",
                 "version", "name", "state", "checksum"
-            );
+            ))?;
             for r in &rows {
                 let state = match r.state {
                     State::Applied => "applied",
@@ -120,7 +169,7 @@ pub async fn run_migrate(db: &DbConfig, action: &MigrateAction) -> Result<(), Ap
                     State::Drifted => "DRIFT",
                     State::Unknown => "unknown",
                 };
-                println!(
+                out.line(format!(
                     "{:<8} {:<16} {:<9} {:<14} {}",
                     format!("{:04}", r.version),
                     r.name,
@@ -129,10 +178,14 @@ pub async fn run_migrate(db: &DbConfig, action: &MigrateAction) -> Result<(), Ap
                     r.applied_at
                         .map(db::error::human_time)
                         .unwrap_or_else(|| "-".into())
-                );
+                ))?;
             }
             let pending = rows.iter().filter(|r| r.state == State::Pending).count();
-            println!("{} applied, {pending} pending", rows.len() - pending);
+            out.line(format!(
+                "{} applied, {pending} pending",
+                rows.len() - pending
+            ))?;
+            out.finish()?;
             if let Some(r) = rows.iter().find(|r| r.state == State::Drifted) {
                 return Err(DbError::Drift {
                     version: r.version,
@@ -245,14 +298,21 @@ pub async fn run_seed(
     Ok(())
 }
 
+/// Rows per keyset page of `inbox --all` and of a large `--limit`.
+const INBOX_PAGE: i64 = 1000;
+
 pub async fn run_inbox(ctx: &Context, args: &InboxArgs) -> Result<(), AppError> {
-    let pool = db::connect(&ctx.db).await?;
-    let client = db::pool::client(&pool).await?;
+    let mut out = Out::stdout();
+    let pool = ctx.bounded("connecting", db::connect(&ctx.db)).await?;
+    let client = ctx.bounded("a connection", db::pool::client(&pool)).await?;
     let owner = if args.mine {
         Some(
-            db::reps::find_by_email(&**client, &ctx.loaded.settings.rep)
-                .await?
-                .id,
+            ctx.bounded(
+                "looking up the rep",
+                db::reps::find_by_email(&**client, &ctx.loaded.settings.rep),
+            )
+            .await?
+            .id,
         )
     } else {
         None
@@ -263,55 +323,84 @@ pub async fn run_inbox(ctx: &Context, args: &InboxArgs) -> Result<(), AppError> 
         FilterArg::All => StatusFilter::All,
         FilterArg::Archived => StatusFilter::Archived,
     };
-    let rows = conversations::page(
-        &client,
-        &InboxQuery {
-            filter,
-            owner,
-            unassigned: false,
-        },
-        Page::First,
-        args.limit,
-    )
-    .await?;
-    if args.json {
-        for r in &rows {
-            println!("{}", serde_json::to_string(r).unwrap_or_default());
-        }
-        return Ok(());
-    }
-    let counts = conversations::counts(&**client, owner).await?;
-    println!(
-        "{:>7}  {:<11}  {:<22}  {:<40}  {:>5}  {:>4}",
-        "id", "status", "lead", "subject", "draft", "msgs"
-    );
-    for r in &rows {
-        println!(
+    let query = InboxQuery {
+        filter,
+        owner,
+        unassigned: false,
+    };
+    if !args.json {
+        out.line(format!(
             "{:>7}  {:<11}  {:<22}  {:<40}  {:>5}  {:>4}",
-            r.id,
-            r.status.label(),
-            cell(&r.lead_name, 22),
-            cell(&r.subject, 40),
-            r.pending_confidence
-                .map(|c| format!("{:.0}%", c * 100.0))
-                .unwrap_or_else(|| "-".into()),
-            r.message_count
-        );
+            "id", "status", "lead", "subject", "draft", "msgs"
+        ))?;
     }
-    println!(
-        "{} shown · needs reply {} · waiting {} · archived {} · all {}",
-        rows.len(),
-        counts.needs_reply,
-        counts.waiting,
-        counts.archived,
-        counts.total()
-    );
-    Ok(())
+    // Keyset pages, each printed before the next is read: any number of
+    // rows in the memory of one page.
+    let wanted = if args.all { i64::MAX } else { args.limit };
+    let mut shown: i64 = 0;
+    let mut page = Page::First;
+    while shown < wanted {
+        let size = (wanted - shown).min(INBOX_PAGE);
+        let rows = ctx
+            .bounded(
+                "the inbox page",
+                conversations::page(&client, &query, page, size),
+            )
+            .await?;
+        for r in &rows {
+            if args.json {
+                out.line(serde_json::to_string(&clean_row(r)).unwrap_or_default())?;
+            } else {
+                let line = format!(
+                    "{:>7}  {:<11}  {:<22}  {:<40}  {:>5}  {:>4}",
+                    r.id,
+                    r.status.label(),
+                    out.cell(&r.lead_name, 22),
+                    out.cell(&r.subject, 40),
+                    r.pending_confidence
+                        .map(|c| format!("{:.0}%", c * 100.0))
+                        .unwrap_or_else(|| "-".into()),
+                    r.message_count
+                );
+                out.line(line)?;
+            }
+        }
+        shown += rows.len() as i64;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == size => page = Page::After(last.cursor()),
+            _ => break,
+        }
+    }
+    if !args.json {
+        let counts = ctx
+            .bounded("the counts", conversations::counts(&**client, owner))
+            .await?;
+        out.line(format!(
+            "{} shown · needs reply {} · waiting {} · archived {} · all {}",
+            shown,
+            counts.needs_reply,
+            counts.waiting,
+            counts.archived,
+            counts.total()
+        ))?;
+    }
+    Ok(out.finish()?)
+}
+
+/// A list row with its outside text made safe for whatever prints the JSON.
+fn clean_row(r: &conversations::ConversationRow) -> conversations::ConversationRow {
+    conversations::ConversationRow {
+        subject: crate::text::sanitize_line(&r.subject),
+        lead_name: crate::text::sanitize_line(&r.lead_name),
+        lead_email: r.lead_email.as_deref().map(crate::text::sanitize_line),
+        ..r.clone()
+    }
 }
 
 pub async fn run_rep(ctx: &Context, action: &RepAction) -> Result<(), AppError> {
-    let pool = db::connect(&ctx.db).await?;
-    let client = db::pool::client(&pool).await?;
+    let mut out = Out::stdout();
+    let pool = ctx.bounded("connecting", db::connect(&ctx.db)).await?;
+    let client = ctx.bounded("a connection", db::pool::client(&pool)).await?;
     match action {
         RepAction::Add { email, name, role } => {
             let email = email.trim();
@@ -328,26 +417,44 @@ pub async fn run_rep(ctx: &Context, action: &RepAction) -> Result<(), AppError> 
                 RoleArg::Manager => RepRole::Manager,
                 RoleArg::Admin => RepRole::Admin,
             };
-            let rep = db::reps::upsert(&**client, email, &name, role).await?;
-            println!(
+            let rep = ctx
+                .bounded(
+                    "saving the rep",
+                    db::reps::upsert(&**client, email, &name, role),
+                )
+                .await?;
+            let line = format!(
                 "rep {} <{}> ({:?})",
-                cell(&rep.display_name, 60),
-                cell(&rep.email, 80),
+                out.cell(&rep.display_name, 60),
+                out.cell(&rep.email, 80),
                 rep.role
             );
+            out.line(line)?;
         }
         RepAction::List => {
-            for r in db::reps::list(&**client).await? {
-                println!(
-                    "{:<32} {:<24} {:?}",
-                    cell(&r.email, 32),
-                    cell(&r.display_name, 24),
+            let reps = ctx
+                .bounded("listing reps", db::reps::list(&**client))
+                .await?;
+            // Columns as wide as the longest address (into a pipe nothing is cut).
+            let width = reps
+                .iter()
+                .map(|r| crate::text::display_width(&out.cell(&r.email, 40)))
+                .max()
+                .unwrap_or(0);
+            for r in reps {
+                let email = out.cell(&r.email, 40);
+                let pad = width.saturating_sub(crate::text::display_width(&email));
+                let line = format!(
+                    "{email}{}  {:<24} {:?}",
+                    " ".repeat(pad),
+                    out.cell(&r.display_name, 24),
                     r.role
                 );
+                out.line(line.trim_end())?;
             }
         }
     }
-    Ok(())
+    Ok(out.finish()?)
 }
 
 pub async fn run_rls(ctx: &Context, action: &crate::cli::RlsAction) -> Result<(), AppError> {
@@ -369,16 +476,20 @@ pub async fn run_rls(ctx: &Context, action: &crate::cli::RlsAction) -> Result<()
             );
         }
         RlsAction::Status => {
+            let mut out = Out::stdout();
             let tables = db::rls::status(&client).await?;
-            println!("{:<20} {:<8} {:<7} policies", "table", "enabled", "forced");
+            out.line(format!(
+                "{:<20} {:<8} {:<7} policies",
+                "table", "enabled", "forced"
+            ))?;
             for t in &tables {
-                println!(
+                out.line(format!(
                     "{:<20} {:<8} {:<7} {}",
                     t.table,
                     if t.enabled { "yes" } else { "no" },
                     if t.forced { "yes" } else { "no" },
                     t.policies
-                );
+                ))?;
             }
             let on = !tables.is_empty() && tables.iter().all(|t| t.enabled && t.forced);
             let (user, rep) = db::rls::whoami(&client).await?;
@@ -386,24 +497,27 @@ pub async fn run_rls(ctx: &Context, action: &crate::cli::RlsAction) -> Result<()
                 || "not linked to a rep".to_string(),
                 |r| format!("rep {}", r.email),
             );
-            println!(
+            out.line(format!(
                 "row-level security is {}; you are database user \"{user}\" ({who})",
                 if on { "ON" } else { "OFF" }
-            );
+            ))?;
+            out.finish()?;
         }
         RlsAction::Grant { email, db_role } => {
             let role = db_role
                 .clone()
                 .unwrap_or_else(|| db::rls::default_db_role(email));
             let g = db::rls::grant(&mut client, email, &role).await?;
-            println!(
+            let mut out = Out::stdout();
+            out.line(format!(
                 "rep {} logs in as database user \"{}\" ({}{}); set its password with ALTER ROLE \"{}\" PASSWORD '…' unless the server authenticates it otherwise",
                 g.rep.email,
                 g.db_role,
                 g.group,
                 if g.created { ", created" } else { "" },
                 g.db_role
-            );
+            ))?;
+            out.finish()?;
         }
     }
     Ok(())
@@ -423,6 +537,7 @@ pub async fn dispatch(cli: &Cli, ctx: &Context) -> Result<bool, AppError> {
         Some(Command::Embed(args)) => crate::ops::embed::run(ctx, args).await?,
         Some(Command::Suggest(args)) => crate::ops::suggest::run(ctx, args).await?,
         Some(Command::Search(args)) => crate::ops::search::run(ctx, args).await?,
+        Some(Command::Show(args)) => crate::ops::show::run(ctx, args).await?,
         Some(Command::Import(args)) => crate::ops::import::run(ctx, args).await?,
         Some(Command::Deliver(args)) => crate::ops::deliver::run(ctx, args).await?,
         Some(Command::Worker(args)) => crate::ops::worker::run(ctx, args).await?,
@@ -450,9 +565,4 @@ pub async fn open_inbox(ctx: &Context) -> Result<(), AppError> {
     })
     .await?;
     Ok(())
-}
-
-/// A table cell: outside text made safe and cut to `width` columns.
-fn cell(s: &str, width: usize) -> String {
-    crate::text::truncate_to_width(&crate::text::sanitize_line(s), width)
 }

@@ -50,6 +50,9 @@ pub struct Settings {
     pub page_size: u32,
     pub connect_timeout_secs: u64,
     pub statement_timeout_secs: u64,
+    /// The longest a command waits for one answer from the database
+    /// (client side: a dropped or stuck connection, not only a slow query).
+    pub query_deadline_secs: u64,
     pub pool_size: usize,
     /// Which conversations the inbox lists.
     pub scope: Scope,

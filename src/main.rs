@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = e.downcast_ref::<AppError>().map_or(1, AppError::exit_code);
-            eprintln!("replydesk: {e}");
+            // A closed pipe (`| head`) is how the reader says "enough".
+            if code != 0 {
+                eprintln!("replydesk: {e}");
+            }
             ExitCode::from(code)
         }
     }

@@ -102,6 +102,7 @@ async fn similar_search_and_jump_answer_from_postgres() {
             req: 3,
             results,
             note,
+            ..
         } => {
             assert_eq!(note, None);
             assert_eq!(results.len(), 3, "{results:?}");
@@ -147,6 +148,7 @@ async fn similar_search_and_jump_answer_from_postgres() {
             req: 5,
             results,
             note,
+            ..
         } => {
             assert_eq!(results.len(), 3);
             assert!(results.iter().all(|r| !r.matched_semantic));

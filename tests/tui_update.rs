@@ -1431,6 +1431,8 @@ fn a_stale_search_answer_is_dropped() {
         Action::SearchLoaded {
             req: first,
             results: search_results()[1..].to_vec(),
+            matched: replydesk::db::search::Matched::Exactly(4),
+            meaning: replydesk::db::search::Meaning::Fused,
             note: None,
         },
     );
@@ -1444,6 +1446,8 @@ fn a_stale_search_answer_is_dropped() {
         Action::SearchLoaded {
             req: second,
             results: search_results(),
+            matched: replydesk::db::search::Matched::Exactly(4),
+            meaning: replydesk::db::search::Meaning::Off,
             note: Some("semantic search failed (timeout) — full text only".into()),
         },
     );
@@ -1470,6 +1474,8 @@ fn enter_on_a_search_hit_opens_it_with_the_words_highlighted() {
         Action::SearchLoaded {
             req,
             results: search_results(),
+            matched: replydesk::db::search::Matched::Exactly(4),
+            meaning: replydesk::db::search::Meaning::Fused,
             note: None,
         },
     );
@@ -1494,6 +1500,8 @@ fn enter_on_a_search_hit_opens_it_with_the_words_highlighted() {
         Action::SearchLoaded {
             req,
             results: search_results(),
+            matched: replydesk::db::search::Matched::Exactly(4),
+            meaning: replydesk::db::search::Meaning::Fused,
             note: None,
         },
     );

@@ -10,6 +10,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use replydesk::db::conversations::StatusCounts;
+use replydesk::db::search::{Matched, Meaning};
 use replydesk::db::{Direction, OutboxStatus, SuggestionStatus};
 use replydesk::tui::app::{self, Action, Done, Effect, Failure, State};
 use replydesk::tui::{clean, view};
@@ -492,8 +493,18 @@ fn similar_overlay_without_embeddings() {
     });
 }
 
-/// `/`, "parking saturday", the pause, the answer.
+/// `/`, "parking saturday", the pause, the answer (all matches shown, fused).
 fn searched(results: Vec<replydesk::db::search::SearchResult>, note: Option<String>) -> State {
+    let n = results.len() as u64;
+    searched_with(results, Matched::Exactly(n), Meaning::Fused, note)
+}
+
+fn searched_with(
+    results: Vec<replydesk::db::search::SearchResult>,
+    matched: Matched,
+    meaning: Meaning,
+    note: Option<String>,
+) -> State {
     let (mut s, t0) = loaded();
     s.flash = None;
     app::update(&mut s, key('/'));
@@ -505,7 +516,16 @@ fn searched(results: Vec<replydesk::db::search::SearchResult>, note: Option<Stri
         app::Overlay::Search(o) => o.req.expect("searching"),
         _ => panic!("search overlay open"),
     };
-    app::update(&mut s, Action::SearchLoaded { req, results, note });
+    app::update(
+        &mut s,
+        Action::SearchLoaded {
+            req,
+            results,
+            matched,
+            meaning,
+            note,
+        },
+    );
     s
 }
 
@@ -528,6 +548,28 @@ fn search_overlay_full_text_only() {
             search_results()[..3].to_vec(),
             Some("the embedding model took over 3s — full text only".into()),
         )
+    });
+}
+
+/// More match than are listed, and the model has no vectors: the line says
+/// both (full text only; `replydesk embed` adds meaning).
+#[test]
+fn search_overlay_capped_without_vectors() {
+    snap("search_capped_no_vectors", || {
+        searched_with(
+            search_results(),
+            Matched::Exactly(46),
+            Meaning::NoVectors,
+            None,
+        )
+    });
+}
+
+/// A word too common to rank every match.
+#[test]
+fn search_overlay_common_word() {
+    snap("search_common_word", || {
+        searched_with(search_results(), Matched::Common, Meaning::Off, None)
     });
 }
 

@@ -1,8 +1,19 @@
 //! The connection pool: deadpool-postgres over tokio-postgres, with connect
 //! and wait timeouts, a server-side statement timeout and TCP keepalives.
+//!
+//! Every connection, pooled or dedicated, learns the database's own types
+//! ([`prime_types`]) before its first query. tokio-postgres looks up a
+//! result column type it does not know (our enums, pgvector's `vector`)
+//! with a query on the same connection; for a typed one-shot statement
+//! (`query_typed`) that lookup is sent while the statement's rows are still
+//! arriving, and once they fill the connection's buffer neither answer can
+//! be read: the client waits forever and the session sits idle in
+//! transaction. Known upstream (rust-postgres #1348/#1349); a `prepare`
+//! looks types up before any row is in flight, so priming through one
+//! prepared statement per connection removes the cause for every query.
 
 use super::DbError;
-use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, RecyclingMethod, Runtime};
 use std::time::Duration;
 use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
@@ -126,6 +137,9 @@ impl DbConfig {
                     .unwrap_or(Duration::from_secs(5)),
             ))
             .recycle_timeout(Some(Duration::from_secs(5)))
+            .post_create(Hook::async_fn(|client, _| {
+                Box::pin(async move { prime_types(client).await.map_err(HookError::Backend) })
+            }))
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))
@@ -156,6 +170,7 @@ impl DbConfig {
                 }
             }
         });
+        prime_types(&client).await?;
         Ok((client, rx))
     }
 
@@ -196,6 +211,44 @@ impl DbConfig {
             other => DbError::Pool(other.to_string()),
         }
     }
+}
+
+/// The database's own types that a result column can have: enums, domains,
+/// ranges and extension base types (pgvector's `vector`, `halfvec`,
+/// `sparsevec`) in any non-system schema, and arrays of those. Table row
+/// types (and arrays of them) are left out: no query returns one.
+const USER_TYPES_SQL: &str = "SELECT format('NULL::%s', t.oid::regtype)
+     FROM pg_type t
+     JOIN pg_namespace n ON n.oid = t.typnamespace
+     LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typelem <> 0
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+       AND t.typtype IN ('b', 'd', 'e', 'r', 'm')
+       AND coalesce(e.typtype, '') <> 'c'
+     ORDER BY t.oid
+     LIMIT 500";
+
+/// Teach `client` every type of [`USER_TYPES_SQL`] by preparing (never
+/// executing) one statement that names them all: see the module docs for
+/// the deadlock this prevents. A few milliseconds per new connection.
+pub async fn prime_types(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    let mut columns = Vec::new();
+    for m in client.simple_query(USER_TYPES_SQL).await? {
+        if let tokio_postgres::SimpleQueryMessage::Row(r) = m
+            && let Some(c) = r.get(0)
+        {
+            columns.push(c.to_string());
+        }
+    }
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let statement = client
+        .prepare(&format!("SELECT {}", columns.join(", ")))
+        .await?;
+    // Types stay cached in the client; the statement itself is not needed.
+    drop(statement);
+    Ok(())
 }
 
 /// `url` with its database replaced by `name` (host, user, options kept):

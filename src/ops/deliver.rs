@@ -28,10 +28,12 @@ pub async fn run(ctx: &Context, args: &DeliverArgs) -> Result<(), AppError> {
     let report = deliver::deliver_due(&pool, transport, &opts, shutdown_signal())
         .await
         .map_err(app_error)?;
-    println!(
+    let mut out = crate::out::Out::stdout();
+    out.line(format!(
         "sent {}, failed {}, retried {}",
         report.sent, report.failed, report.retried
-    );
+    ))?;
+    out.finish()?;
     if report.failed > 0 {
         return Err(AppError::Failed(format!(
             "{} repl{} could not be delivered: the outbox row says why (last_error); see `replydesk doctor`",

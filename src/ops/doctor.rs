@@ -308,8 +308,13 @@ pub async fn run(ctx: &Context) -> Result<(), AppError> {
         .clone()
         .or_else(crate::config::default_path)
         .unwrap_or_else(|| "config.toml".into());
-    let checks = run_checks(&ctx.db, &ctx.loaded.settings, &config_path).await;
-    print!("{}", render(&checks));
+    let checks = crate::commands::within(ctx.deadline * 2, "the checks", async {
+        Ok::<_, AppError>(run_checks(&ctx.db, &ctx.loaded.settings, &config_path).await)
+    })
+    .await?;
+    let mut out = crate::out::Out::stdout();
+    out.line(render(&checks).trim_end())?;
+    out.finish()?;
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if failed > 0 {
         return Err(AppError::Failed(format!(

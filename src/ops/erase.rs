@@ -58,12 +58,13 @@ pub async fn run(ctx: &Context, args: &EraseLeadArgs) -> Result<(), AppError> {
     match db::erase::erase_lead(&mut client, email, rep_id).await? {
         None => Err(no_such_lead()),
         Some((erased, event_id)) => {
-            println!(
+            let mut out = crate::out::Out::stdout();
+            out.line(format!(
                 "erased {}; recorded as event {event_id} ({}, counts only)",
                 summary(&erased),
                 db::erase::ERASE_EVENT
-            );
-            Ok(())
+            ))?;
+            Ok(out.finish()?)
         }
     }
 }

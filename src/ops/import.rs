@@ -43,7 +43,9 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<(), AppError> {
             ImportError::Failed(m) => AppError::Failed(format!("import: {m}")),
         })?;
     print_problems(&report);
-    println!("{}", summary(&report));
+    let mut out = crate::out::Out::stdout();
+    out.line(summary(&report))?;
+    out.finish()?;
     if report.rejected.is_empty() {
         Ok(())
     } else {

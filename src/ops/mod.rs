@@ -8,6 +8,7 @@ pub mod erase;
 pub mod import;
 pub mod logging;
 pub mod search;
+pub mod show;
 pub mod stats;
 pub mod suggest;
 pub mod worker;

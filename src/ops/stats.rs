@@ -289,24 +289,34 @@ pub fn render(stats: &Stats) -> String {
 
 pub async fn run(ctx: &Context, rep: Option<&str>, args: &StatsArgs) -> Result<(), AppError> {
     let since = parse_since(&args.since, Utc::now()).map_err(AppError::Usage)?;
-    let pool = db::connect(&ctx.db).await?;
-    let mut client = db::pool::client(&pool).await?;
+    let pool = ctx.bounded("connecting", db::connect(&ctx.db)).await?;
+    let mut client = ctx.bounded("a connection", db::pool::client(&pool)).await?;
     let rep_id = match rep {
-        Some(email) => Some(db::reps::find_by_email(&**client, email).await?.id),
+        Some(email) => Some(
+            ctx.bounded(
+                "looking up the rep",
+                db::reps::find_by_email(&**client, email),
+            )
+            .await?
+            .id,
+        ),
         None => None,
     };
-    let stats = stats::compute(&mut client, since, rep_id).await?;
+    let stats = ctx
+        .bounded("the statistics", stats::compute(&mut client, since, rep_id))
+        .await?;
+    let mut out = crate::out::Out::stdout();
     if args.json {
         let json = serde_json::to_string(&stats).map_err(|e| {
             AppError::Io(std::io::Error::other(format!(
                 "cannot write the stats as JSON: {e}"
             )))
         })?;
-        println!("{json}");
+        out.line(json)?;
     } else {
-        print!("{}", render(&stats));
+        out.line(render(&stats).trim_end())?;
     }
-    Ok(())
+    Ok(out.finish()?)
 }
 
 #[cfg(test)]

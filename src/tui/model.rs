@@ -209,7 +209,11 @@ pub enum Action {
     SearchLoaded {
         req: u64,
         results: Vec<crate::db::search::SearchResult>,
-        /// Why the semantic half was left out, if it was.
+        /// How many conversations the words and operators match.
+        matched: crate::db::search::Matched,
+        /// What the semantic half did.
+        meaning: crate::db::search::Meaning,
+        /// Why the semantic half failed, if it did.
         note: Option<String>,
     },
     /// A page of the list around one conversation (jumping to it).

@@ -117,9 +117,13 @@ pub fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::StatsLoaded { req, stats } => super::stats::loaded(state, req, stats),
         Action::SimilarLoaded { req, found } => super::similar::loaded(state, req, found),
-        Action::SearchLoaded { req, results, note } => {
-            super::search::loaded(state, req, results, note)
-        }
+        Action::SearchLoaded {
+            req,
+            results,
+            matched,
+            meaning,
+            note,
+        } => super::search::loaded(state, req, results, matched, meaning, note),
         Action::AroundLoaded { req, conv_id, rows } => {
             super::similar::around_loaded(state, req, conv_id, rows, fx)
         }

@@ -240,28 +240,54 @@ impl Runner {
                 Ok(Action::SimilarLoaded { req, found })
             }),
             Effect::Search { req, text, filter } => self.job(req, move |mut c, r| async move {
-                let (vector, mut note) = query_vector(&c, &r.embedder, &text).await;
+                let query = match crate::query::parse(&text, chrono::Utc::now()) {
+                    Ok(q) => q,
+                    Err(message) => {
+                        return Ok(Action::Failed {
+                            req,
+                            failure: Failure {
+                                message,
+                                connection_lost: false,
+                                refresh: false,
+                            },
+                        });
+                    }
+                };
+                // Only words are embedded; operators alone need no vector.
+                let (vector, mut note) = if query.text.trim().is_empty() {
+                    (None, None)
+                } else {
+                    query_vector(&c, &r.embedder, &query.text).await
+                };
                 let name = r.embedder.as_ref().map_or("", |e| e.name()).to_string();
                 let dims = vector.as_ref().map_or(0, Vec::len);
-                let results = match db::search::hybrid(
-                    &mut c,
-                    &text,
-                    vector.as_deref(),
-                    &name,
-                    dims,
+                let mut request = db::search::Request {
+                    query: &query,
                     filter,
-                    RESULTS,
-                )
-                .await
-                {
-                    Ok(results) => results,
-                    Err(e) if vector.is_some() && !e.is_connection_lost() => {
+                    me: Some(r.rep.id),
+                    vector: vector.as_deref().map(|vector| db::search::QueryVector {
+                        vector,
+                        model: &name,
+                        dims,
+                    }),
+                    limit: RESULTS,
+                };
+                let found = match db::search::search(&mut c, &request).await {
+                    Ok(found) => found,
+                    Err(e) if request.vector.is_some() && !e.is_connection_lost() => {
                         note = Some(format!("semantic search failed ({e}) — full text only"));
-                        db::search::hybrid(&mut c, &text, None, &name, 0, filter, RESULTS).await?
+                        request.vector = None;
+                        db::search::search(&mut c, &request).await?
                     }
                     Err(e) => return Err(e),
                 };
-                Ok(Action::SearchLoaded { req, results, note })
+                Ok(Action::SearchLoaded {
+                    req,
+                    results: found.results,
+                    matched: found.matched,
+                    meaning: found.meaning,
+                    note,
+                })
             }),
             Effect::LoadAround {
                 req,

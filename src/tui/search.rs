@@ -1,5 +1,6 @@
-//! The search overlay (`/`): an input line whose text is searched
-//! (websearch-syntax full text and semantic, fused by the database) once the
+//! The search overlay (`/`): an input line whose text is searched (words
+//! and the operators of [`crate::query`], full text and by meaning, fused
+//! by [`crate::db::search`]) once the
 //! typing pauses. Time comes from `Action::Tick`: a keystroke marks the query
 //! dirty, the first tick `DEBOUNCE` later sends it. Each search has its own
 //! request id and only the latest one's answer is shown. `Enter` jumps to
@@ -12,7 +13,7 @@ use super::keys::Command;
 use super::similar;
 use crate::db::ConversationStatus;
 use crate::db::conversations::StatusFilter;
-use crate::db::search::{SearchFilter, SearchResult};
+use crate::db::search::{Matched, Meaning, SearchFilter, SearchResult};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,11 @@ pub struct SearchOverlay {
     /// The text the results are for.
     pub searched: String,
     pub results: Vec<SearchResult>,
-    /// Why only full text was searched, if so.
+    /// How many conversations match (the list shows at most [`RESULTS`]).
+    pub matched: Matched,
+    /// What the semantic half did.
+    pub meaning: Meaning,
+    /// Why the semantic half failed, if it did.
     pub note: Option<String>,
     pub error: Option<String>,
     pub cursor: usize,
@@ -60,6 +65,8 @@ pub fn open(state: &mut State) {
         asking: String::new(),
         searched: String::new(),
         results: Vec::new(),
+        matched: Matched::Exactly(0),
+        meaning: Meaning::Off,
         note: None,
         error: None,
         cursor: 0,
@@ -209,7 +216,14 @@ fn open_selected(state: &mut State, fx: &mut Vec<Effect>) {
     similar::go_to(state, conv_id, status, fx);
 }
 
-pub fn loaded(state: &mut State, req: u64, results: Vec<SearchResult>, note: Option<String>) {
+pub fn loaded(
+    state: &mut State,
+    req: u64,
+    results: Vec<SearchResult>,
+    matched: Matched,
+    meaning: Meaning,
+    note: Option<String>,
+) {
     state.requests.remove(&req);
     if let Overlay::Search(o) = &mut state.overlay
         && o.req == Some(req)
@@ -217,6 +231,8 @@ pub fn loaded(state: &mut State, req: u64, results: Vec<SearchResult>, note: Opt
         o.req = None;
         o.searched = std::mem::take(&mut o.asking);
         o.results = results;
+        o.matched = matched;
+        o.meaning = meaning;
         o.note = note.map(|n| clean::line(&n));
         o.error = None;
         o.cursor = 0;

@@ -263,7 +263,7 @@ impl IdTable {
 /// writing a conversation). None of them enforces anything: the unique
 /// indexes stay. The definitions are those of the migrations (a test holds
 /// them to it).
-pub const DEFERRED_INDEXES: [(&str, &str); 10] = [
+pub const DEFERRED_INDEXES: [(&str, &str); 14] = [
     (
         "messages_search_idx",
         "CREATE INDEX messages_search_idx ON messages USING gin (search)",
@@ -275,6 +275,22 @@ pub const DEFERRED_INDEXES: [(&str, &str); 10] = [
     (
         "messages_message_id_idx",
         "CREATE INDEX messages_message_id_idx ON messages ((coalesce(message_id, external_id)))",
+    ),
+    (
+        "messages_from_idx",
+        "CREATE INDEX messages_from_idx ON messages (lower(from_addr) text_pattern_ops)",
+    ),
+    (
+        "messages_from_domain_idx",
+        "CREATE INDEX messages_from_domain_idx ON messages (split_part(lower(from_addr), '@', 2))",
+    ),
+    (
+        "messages_to_idx",
+        "CREATE INDEX messages_to_idx ON messages USING gin (replydesk_lower_addrs(to_addrs))",
+    ),
+    (
+        "messages_sent_at_idx",
+        "CREATE INDEX messages_sent_at_idx ON messages (sent_at)",
     ),
     (
         "conversations_inbox_idx",

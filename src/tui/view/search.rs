@@ -4,7 +4,9 @@
 
 use super::list::mark;
 use super::{centered, spinner};
-use crate::db::search::SearchResult;
+use crate::db::search::{
+    Matched, Meaning, RANK_ALL_MAX, SearchResult, conversations, describe_matched,
+};
 use crate::tui::app::State;
 use crate::tui::clean;
 use crate::tui::search::SearchOverlay;
@@ -96,14 +98,32 @@ fn status_line(state: &State, o: &SearchOverlay, width: usize) -> Line<'static> 
     } else if o.results.is_empty() {
         (format!("no matches in {}", o.filter.label()), t.muted)
     } else {
-        let n = o.results.len();
-        let s = if n == 1 { "" } else { "s" };
-        (
-            format!("{n} conversation{s} · full text and semantic, fused"),
-            t.muted,
-        )
+        (summary(o), t.muted)
     };
     Line::styled(clean::fit(&text, width), style)
+}
+
+/// What was found and what was searched, e.g. "30 of 46 · full text only:
+/// no vectors yet (`replydesk embed`)": the list is capped and says so.
+pub fn summary(o: &SearchOverlay) -> String {
+    let shown = o.results.len();
+    let searched = match o.meaning {
+        Meaning::Fused => "full text and meaning, fused",
+        Meaning::NoVectors => "full text only: no vectors yet (run replydesk embed)",
+        Meaning::Skipped => "full text only: operators apply to it alone",
+        Meaning::NoWords => "operators, newest first",
+        Meaning::Off => "full text only",
+    };
+    let count = match (o.meaning == Meaning::Fused, o.matched) {
+        (true, Matched::Exactly(n)) if n as usize <= shown => conversations(shown),
+        (true, Matched::Exactly(n)) => format!("{shown} shown · words match {n}"),
+        (true, Matched::AtLeast(n)) => format!("{shown} shown · words match {n}+"),
+        (true, Matched::Common) => {
+            format!("{shown} shown · words match over {RANK_ALL_MAX} messages")
+        }
+        (false, m) => describe_matched(m, shown),
+    };
+    format!("{count} · {searched}")
 }
 
 fn result_lines(

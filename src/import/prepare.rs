@@ -51,10 +51,8 @@ impl Team {
     pub fn add(&mut self, entry: &str) {
         let entry = entry.trim().to_lowercase();
         match entry.strip_prefix('@') {
-            Some(domain) if !domain.is_empty() => {
-                if !self.domains.iter().any(|d| d == domain) {
-                    self.domains.push(domain.to_owned());
-                }
+            Some(domain) if !domain.is_empty() && !self.domains.iter().any(|d| d == domain) => {
+                self.domains.push(domain.to_owned());
             }
             Some(_) => {}
             None if !entry.is_empty() => {

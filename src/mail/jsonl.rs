@@ -635,6 +635,34 @@ mod tests {
         JsonlReader::new(input.as_bytes(), &ReadOptions::default()).collect()
     }
 
+    #[test]
+    fn a_read_from_an_offset_numbers_lines_on_and_stops_at_the_last_whole_line() {
+        let first = r#"{"from": "a@x.y", "sent_at": "2025-01-01T00:00:00Z"}"#.to_string() + "\n";
+        let tail = "\n{bad\n{\"from\": \"b@x.y\", \"sent_at\": \"2025-01-02T00:00:00Z\"}";
+        let sink = MarkSink::new();
+        let start = Start {
+            offset: first.len() as u64,
+            line: 1,
+        };
+        let got: Vec<Item> = JsonlReader::starting(
+            tail.as_bytes(),
+            &ReadOptions::default(),
+            start,
+            Some(sink.clone()),
+        )
+        .collect();
+        assert!(matches!(&got[0], Item::Rejected(r) if r.position == Position::Line(3)));
+        assert!(matches!(&got[1], Item::Record(r) if r.position == Position::Line(4)));
+        let marks = sink.take().unwrap();
+        assert!(marks.complete);
+        assert_eq!(
+            marks.lines, 3,
+            "the unterminated last line is read again next time"
+        );
+        assert_eq!(marks.boundary, (first.len() + "\n{bad\n".len()) as u64);
+        assert_eq!(marks.consumed, (first.len() + tail.len()) as u64);
+    }
+
     fn one(line: &str) -> Result<MailRecord, String> {
         match items(line).pop() {
             Some(Item::Record(r)) => Ok(*r),

@@ -251,6 +251,30 @@ mod tests {
     }
 
     #[test]
+    fn a_read_from_an_offset_keeps_file_offsets_and_publishes_the_end() {
+        let second = MBOX.find("From b@x.y").unwrap_or(0);
+        let sink = MarkSink::new();
+        let tail = &MBOX.as_bytes()[second..];
+        let got: Vec<Item> = MboxReader::starting(
+            tail,
+            &ReadOptions::default(),
+            second as u64,
+            Some(sink.clone()),
+        )
+        .collect();
+        assert_eq!(got.len(), 1);
+        assert!(
+            matches!(&got[0], Item::Record(r) if r.position == Position::Offset(second as u64))
+        );
+        let marks = sink.take().unwrap();
+        assert!(marks.complete);
+        assert_eq!(
+            (marks.boundary, marks.consumed),
+            (MBOX.len() as u64, MBOX.len() as u64)
+        );
+    }
+
+    #[test]
     fn crlf_files_read_the_same() {
         let crlf = MBOX.replace('\n', "\r\n");
         let got = records(crlf.as_bytes());

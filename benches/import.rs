@@ -9,7 +9,11 @@
 //! 0 skips) are imported into the same database: an import small against
 //! the table, so its indexes are maintained, not rebuilt.
 //! `REPLYDESK_BENCH_IMPORT_AGAIN=1` also times re-importing the JSONL (all
-//! duplicates). For experiments: `REPLYDESK_BENCH_IMPORT_STREAMS` (COPY
+//! duplicates). The Maildir is imported as `replydesk import` does it
+//! (recording what was read), then imported twice more unchanged: a no-op
+//! re-import, whose budget is 0.5 s at 100K messages (the first lists the
+//! folders written too recently before the first import to trust their
+//! mtime; the second finds every folder as it was and lists none). For experiments: `REPLYDESK_BENCH_IMPORT_STREAMS` (COPY
 //! streams and merge partitions, default one per core) and
 //! `REPLYDESK_BENCH_IMPORT_PARTITION_MIN` (messages from which the merge is
 //! partitioned).
@@ -17,7 +21,7 @@
 use replydesk::db::import::{Columns, Encoded, Types};
 use replydesk::db::pool::{DbConfig, DbOptions, url_with_database};
 use replydesk::db::{self, RepRole};
-use replydesk::import::{self, ImportOptions, ImportReport};
+use replydesk::import::{self, ImportOptions, ImportReport, PathInput};
 use replydesk::mail::corpus::{Corpus, CorpusSpec, DEFAULT_REPS};
 use replydesk::mail::{self, ReadOptions};
 use std::path::{Path, PathBuf};
@@ -197,6 +201,69 @@ async fn run_import(
     Ok(report)
 }
 
+/// `replydesk import PATH`'s way: only what is new since the last import.
+async fn run_path_import(
+    cfg: &DbConfig,
+    path: &Path,
+    label: &str,
+) -> Result<ImportReport, Box<dyn std::error::Error>> {
+    let input = PathInput {
+        path,
+        format: None,
+        read: ReadOptions::default(),
+        full: false,
+    };
+    let opts = ImportOptions {
+        label: label.to_string(),
+        ..ImportOptions::default()
+    };
+    let report = import::import_path(cfg, &input, &opts, |_| {}).await?;
+    eprintln!(
+        "  {label}: read {} items, {} messages in {:.3} s ({:?})",
+        report.read, report.imported, report.timings.total, report.scope
+    );
+    Ok(report)
+}
+
+/// PRODUCT-level budget for re-importing an unchanged 100K-message Maildir.
+const NO_OP_BUDGET_S: f64 = 0.5;
+
+/// Mark one message read in each cur/ folder (a rename, as mail clients
+/// do): every folder's mtime changes, so the next import lists them all.
+fn change_a_flag_in_every_folder(maildir: &Path) -> std::io::Result<usize> {
+    let mut renamed = 0;
+    for folder in [maildir.to_path_buf(), maildir.join(".Sent")] {
+        let cur = folder.join("cur");
+        let first = std::fs::read_dir(&cur)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(":2,S"));
+        if let Some(path) = first {
+            let name = path.to_string_lossy().replace(":2,S", ":2,RS");
+            std::fs::rename(&path, name)?;
+            renamed += 1;
+        }
+    }
+    Ok(renamed)
+}
+
+/// `n` new messages from new leads in new/.
+fn add_new_mail(maildir: &Path, n: usize) -> std::io::Result<()> {
+    for k in 0..n {
+        let mail = format!(
+            "From: New Lead {k} <new.lead.{k}@example.org>\r\nTo: {}\r\n\
+             Subject: Still available? ({k})\r\nDate: Mon, 03 Mar 2025 10:00:00 +0000\r\n\
+             Message-ID: <bench-new-{k}@example.org>\r\n\r\nHello, is it still available?\r\n",
+            DEFAULT_REPS[0]
+        );
+        std::fs::write(
+            maildir.join("new").join(format!("1741000000.M{k}P1.bench")),
+            mail,
+        )?;
+    }
+    Ok(())
+}
+
 fn scratch_dir() -> Result<PathBuf, std::io::Error> {
     let dir = std::env::temp_dir().join(format!("replydesk-bench-import-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -213,6 +280,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let increment = env_size("REPLYDESK_BENCH_IMPORT_MORE", 50_000);
     let dir = scratch_dir()?;
     let mut rows = Vec::new();
+    let mut no_ops: Vec<(&str, u64, f64)> = Vec::new();
     let result = async {
         if jsonl_size > 0 {
             let path = dir.join("corpus.jsonl");
@@ -267,13 +335,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             let cfg = fresh_database(&base, DATABASES[1]).await?;
             let reader_only = time_reader(&cfg, &path).await?;
-            let report = run_import(&cfg, &path, "Maildir into an empty db").await?;
+            let report = run_path_import(&cfg, &path, "Maildir into an empty db").await?;
             rows.push(Row {
                 input: format!("Maildir, {}", human(n)),
                 report,
                 reader_only,
                 budgeted: true,
             });
+            let report = run_path_import(&cfg, &path, "unchanged").await?;
+            no_ops.push(("unchanged", report.read, report.timings.total));
+            let renamed = change_a_flag_in_every_folder(&path)?;
+            let report = run_path_import(&cfg, &path, "flags changed").await?;
+            no_ops.push((
+                "a flag changed in each folder",
+                report.read,
+                report.timings.total,
+            ));
+            eprintln!("  ({renamed} files renamed: every cur/ folder listed)");
+            add_new_mail(&path, 12)?;
+            let report = run_path_import(&cfg, &path, "12 new files").await?;
+            no_ops.push(("12 new files", report.read, report.timings.total));
         }
         Ok::<(), Box<dyn std::error::Error>>(())
     }
@@ -284,6 +365,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     result?;
     print_table(&rows);
+    if !no_ops.is_empty() {
+        println!();
+        println!("| Maildir re-import             | read |       s | budget  | ok  |");
+        println!("|-------------------------------|------|---------|---------|-----|");
+        for (label, read, seconds) in &no_ops {
+            let budget = if *read == 0 {
+                format!("≤ {NO_OP_BUDGET_S} s")
+            } else {
+                "-".to_string()
+            };
+            let ok = match (*read, *seconds <= NO_OP_BUDGET_S) {
+                (0, true) => "yes",
+                (0, false) => "NO",
+                _ => "-",
+            };
+            println!("| {label:<29} | {read:>4} | {seconds:>7.3} | {budget:<7} | {ok:<3} |");
+        }
+    }
     Ok(())
 }
 

@@ -96,6 +96,18 @@ pub struct ImportArgs {
     /// record does not say; default "email" for mail, "import" for JSONL.
     #[arg(long)]
     pub source: Option<String>,
+    /// Read everything again, not only what is new since the last import
+    /// of this path (what is stored already is still a duplicate).
+    #[arg(long)]
+    pub full: bool,
+    /// Mail from this domain (and its subdomains) is the team's: outbound,
+    /// never a lead. Repeatable; adds to import.team_domains.
+    #[arg(long = "team-domain", value_name = "DOMAIN")]
+    pub team_domains: Vec<String>,
+    /// Do not look for the team in the mail (senders writing to many
+    /// correspondents), nor apply what earlier imports found.
+    #[arg(long)]
+    pub no_detect_team: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -78,6 +78,11 @@ pub struct ImportSettings {
     pub max_body_bytes: usize,
     /// Addresses besides the reps' whose mail is outbound.
     pub team_addresses: Vec<String>,
+    /// Domains (with their subdomains) whose mail is outbound.
+    pub team_domains: Vec<String>,
+    /// Look for the team in the mail: senders not registered as reps that
+    /// write to many correspondents (see `import::team`).
+    pub detect_team: bool,
 }
 
 /// How replies leave: `replydesk deliver` and the worker.

@@ -799,3 +799,397 @@ async fn imported_messages_are_searchable_and_the_index_is_back() {
         .await;
     assert_eq!(staging, 0, "the staging table is gone");
 }
+
+#[tokio::test]
+async fn an_import_leaves_the_planner_current_statistics() {
+    let t = TestDb::new().await;
+    let dir = Scratch::new("analyze");
+    let c = corpus(30, 19);
+    let path = dir.path("corpus.jsonl");
+    c.write_jsonl(&path).unwrap();
+    let report = import_file(&t, &path).await;
+    assert_eq!(
+        report.analyzed,
+        vec!["messages", "conversations", "leads", "events"]
+    );
+    let search_stats = t
+        .count(
+            "SELECT count(*) FROM pg_stats
+             WHERE schemaname = 'public' AND tablename = 'messages' AND attname = 'search'",
+            &[],
+        )
+        .await;
+    assert_eq!(search_stats, 1, "the planner knows the full-text column");
+    let analyzed = |table: &'static str| {
+        let t = &t;
+        async move {
+            t.count(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = $1",
+                &[&table],
+            )
+            .await
+        }
+    };
+    for table in ["messages", "conversations", "leads", "events"] {
+        assert_eq!(analyzed(table).await, 1, "{table} analyzed by the import");
+    }
+
+    let one = dir.jsonl(
+        "one.jsonl",
+        &[record(
+            "late-lead",
+            "Late Lead <late@example.com>",
+            "dana.cruz@example.com",
+            "A question",
+            Utc::now() - Duration::hours(1),
+        )],
+    );
+    let small = import_file(&t, &one).await;
+    assert_eq!(small.imported, 1);
+    assert!(
+        small.analyzed.is_empty(),
+        "a tenth of no table changed: {:?}",
+        small.analyzed
+    );
+    assert_eq!(analyzed("messages").await, 1, "not analyzed again");
+}
+
+/// A mail message as a Maildir file holds it.
+fn raw_mail(
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: &str,
+    in_reply_to: Option<&str>,
+    at: chrono::DateTime<Utc>,
+) -> String {
+    let reply = in_reply_to
+        .map(|p| format!("In-Reply-To: <{p}>\r\nReferences: <{p}>\r\n"))
+        .unwrap_or_default();
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\nMessage-ID: <{id}>\r\n{reply}\r\nHello, about {subject}.\r\n",
+        at.to_rfc2822()
+    )
+}
+
+/// An empty Maildir with a `.Sent` folder.
+fn empty_maildir(dir: &Path) {
+    for folder in [dir.to_path_buf(), dir.join(".Sent")] {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(folder.join(sub)).unwrap();
+        }
+    }
+}
+
+fn put(dir: &Path, folder: &str, name: &str, mail: &str) {
+    std::fs::write(dir.join(folder).join(format!("{name}:2,S")), mail).unwrap();
+}
+
+const TEAM_DOMAIN: &str = "sales.northgate.example";
+
+/// Each rep's outreach under one subject to `leads` prospects of its own;
+/// the first answers by its headers, the second by subject only.
+fn write_outreach(maildir: &Path, reps: &[String], leads: usize) -> usize {
+    let start = Utc::now() - Duration::days(20);
+    let mut written = 0;
+    for (r, rep) in reps.iter().enumerate() {
+        for k in 0..leads {
+            let prospect = format!("prospect.{r}.{k}@prospects.example");
+            let id = format!("outreach.{r}.{k}@{TEAM_DOMAIN}");
+            let at = start + Duration::hours((r * leads + k) as i64);
+            let mail = raw_mail(
+                &format!("Rep {r} <{rep}>"),
+                &prospect,
+                "Spring offer from Northgate",
+                &id,
+                None,
+                at,
+            );
+            put(maildir, ".Sent/cur", &format!("o{r}x{k}"), &mail);
+            written += 1;
+            let answer = match k {
+                0 => Some(Some(id.as_str())),
+                1 => Some(None),
+                _ => None,
+            };
+            if let Some(parent) = answer {
+                let mail = raw_mail(
+                    &format!("Prospect <{prospect}>"),
+                    rep,
+                    "Re: Spring offer from Northgate",
+                    &format!("answer.{r}.{k}@prospects.example"),
+                    parent,
+                    at + Duration::days(1),
+                );
+                put(maildir, "cur", &format!("a{r}x{k}"), &mail);
+                written += 1;
+            }
+        }
+    }
+    written
+}
+
+/// Conversations with mail of an address other than their lead's.
+async fn conversations_with_another_lead(t: &TestDb) -> i64 {
+    t.count(
+        "SELECT count(DISTINCT c.id) FROM conversations c
+         JOIN leads l ON l.id = c.lead_id
+         JOIN messages m ON m.conversation_id = c.id
+         WHERE (m.direction = 'inbound' AND position(lower(l.email) IN lower(m.from_addr)) = 0)
+            OR (m.direction = 'outbound' AND NOT lower(l.email) = ANY(m.to_addrs))",
+        &[],
+    )
+    .await
+}
+
+async fn team_leads(t: &TestDb) -> i64 {
+    t.count(
+        "SELECT count(*) FROM leads WHERE lower(email) LIKE '%@' || $1 OR lower(email) LIKE '%.' || $1",
+        &[&TEAM_DOMAIN],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_team_mailbox_without_registered_reps_keeps_the_reps_out_of_the_leads() {
+    let t = TestDb::new().await;
+    let dir = Scratch::new("team");
+    let reps: Vec<String> = (0..24)
+        .map(|r| format!("rep{r}.name@{TEAM_DOMAIN}"))
+        .collect();
+    let spec = CorpusSpec {
+        conversations: 240,
+        seed: 31,
+        rep_emails: reps.clone(),
+    };
+    let c = Corpus::generate(&spec);
+    let maildir = dir.path("Maildir");
+    c.write_maildir(&maildir).unwrap();
+    let outreach = write_outreach(&maildir, &reps, 3);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let events = seen.clone();
+    let items = mail::read(&maildir, None, &ReadOptions::default()).unwrap();
+    let report = import::import(&t.db, items, &options(), move |e| {
+        let what = match e {
+            import::Event::TeamFound(_) => "team".to_string(),
+            import::Event::Progress(p) => format!("{:?}", p.phase),
+        };
+        events.lock().unwrap().push(what);
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.rejected, vec![]);
+    assert_eq!(report.imported as usize, c.expected_messages() + outreach);
+    let found: Vec<&str> = report
+        .team_found
+        .domains
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .collect();
+    assert_eq!(found, vec![TEAM_DOMAIN], "{:?}", report.team_found);
+    let order = seen.lock().unwrap().clone();
+    let told = order.iter().position(|e| e == "team");
+    let merging = order.iter().position(|e| e == "Merge");
+    assert!(
+        told.is_some() && told < merging,
+        "told before writing: {order:?}"
+    );
+
+    assert_eq!(team_leads(&t).await, 0, "no rep is a lead");
+    let outbound = c
+        .messages
+        .iter()
+        .filter(|m| m.direction == db::Direction::Outbound)
+        .count()
+        + reps.len() * 3;
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM messages WHERE direction = 'outbound'",
+            &[]
+        )
+        .await,
+        outbound as i64
+    );
+    let prospects = reps.len() * 3;
+    assert_eq!(
+        t.count("SELECT count(*) FROM conversations", &[]).await,
+        (c.expected_conversations() + prospects) as i64,
+        "one conversation per generated thread and per prospect"
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM leads", &[]).await,
+        (c.expected_conversations() + prospects) as i64
+    );
+    let leads_with_more = t
+        .count(
+            "SELECT count(*) FROM (SELECT lead_id FROM conversations GROUP BY lead_id
+                                   HAVING count(*) <> 1) s",
+            &[],
+        )
+        .await;
+    assert_eq!(leads_with_more, 0, "each lead has its one conversation");
+    assert_eq!(conversations_with_another_lead(&t).await, 0);
+    assert_consistent(&t).await;
+    let remembered = t
+        .count(
+            "SELECT count(*) FROM import_team_addresses WHERE address = '@' || $1",
+            &[&TEAM_DOMAIN],
+        )
+        .await;
+    assert_eq!(remembered, 1);
+}
+
+#[tokio::test]
+async fn one_reps_outreach_under_one_subject_to_five_leads_is_five_conversations() {
+    let t = TestDb::new().await;
+    let dir = Scratch::new("outreach");
+    let maildir = dir.path("Maildir");
+    empty_maildir(&maildir);
+    let rep = format!("ann@{TEAM_DOMAIN}");
+    let start = Utc::now() - Duration::days(10);
+    for k in 0..5 {
+        let lead = format!("lead{k}@example.org");
+        let id = format!("quick.{k}@{TEAM_DOMAIN}");
+        let at = start + Duration::hours(k);
+        let ask = raw_mail(&rep, &lead, "Quick question", &id, None, at);
+        put(&maildir, ".Sent/cur", &format!("q{k}"), &ask);
+        // Two answer by their headers, three by subject only.
+        let parent = (k < 2).then_some(id.as_str());
+        let answer = raw_mail(
+            &lead,
+            &rep,
+            "Re: Quick question",
+            &format!("re.{k}@example.org"),
+            parent,
+            at + Duration::days(1),
+        );
+        put(&maildir, "cur", &format!("r{k}"), &answer);
+    }
+    let report = import_file(&t, &maildir).await;
+    assert_eq!(report.imported, 10);
+    assert_eq!(report.team_found.addresses, vec![rep.clone()]);
+    assert_eq!(report.new_conversations, 5);
+    assert_eq!(
+        t.count("SELECT count(*) FROM leads WHERE email = $1", &[&rep])
+            .await,
+        0
+    );
+    let per_conversation: Vec<i64> = t
+        .client()
+        .await
+        .query(
+            "SELECT count(*) FROM messages GROUP BY conversation_id ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(per_conversation, vec![2; 5], "an ask and its answer each");
+    assert_eq!(conversations_with_another_lead(&t).await, 0);
+
+    // Later mail of the same rep, too little to tell: remembered.
+    let later = dir.path("Later");
+    empty_maildir(&later);
+    let mail = raw_mail(
+        &rep,
+        "lead9@example.org",
+        "Quick question",
+        "quick.9@x",
+        None,
+        Utc::now() - Duration::days(1),
+    );
+    put(&later, ".Sent/cur", "q9", &mail);
+    let report = import_file(&t, &later).await;
+    assert_eq!((report.imported, report.inbound), (1, 0));
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM leads WHERE email = 'lead9@example.org'",
+            &[]
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn team_domain_makes_a_domain_the_team_without_detection() {
+    let dir = Scratch::new("team-domain");
+    let maildir = dir.path("Maildir");
+    let reps = vec![
+        format!("ann@{TEAM_DOMAIN}"),
+        format!("bo@mail.{TEAM_DOMAIN}"),
+    ];
+    let spec = CorpusSpec {
+        conversations: 6,
+        seed: 33,
+        rep_emails: reps,
+    };
+    let c = Corpus::generate(&spec);
+    c.write_maildir(&maildir).unwrap();
+    let path = maildir.to_str().unwrap();
+
+    let t = TestDb::new().await;
+    let out = run_binary(
+        &t,
+        &[
+            "import",
+            path,
+            "--team-domain",
+            "Sales.Northgate.example",
+            "--no-detect-team",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("correspondents"), "{stderr}");
+    assert_matches_corpus(&t, &c).await;
+    assert_eq!(team_leads(&t).await, 0);
+
+    let without = TestDb::new().await;
+    let out = run_binary(&without, &["import", path, "--no-detect-team"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        without
+            .count(
+                "SELECT count(*) FROM messages WHERE direction = 'outbound'",
+                &[]
+            )
+            .await,
+        0,
+        "without --team-domain the reps' mail reads as inbound"
+    );
+
+    let bad = run_binary(&without, &["import", path, "--team-domain", "not a domain"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[tokio::test]
+async fn the_team_found_is_told_on_one_line_before_the_summary() {
+    let t = TestDb::new().await;
+    let dir = Scratch::new("team-warning");
+    let maildir = dir.path("Maildir");
+    empty_maildir(&maildir);
+    let reps: Vec<String> = (0..3).map(|r| format!("rep{r}@{TEAM_DOMAIN}")).collect();
+    write_outreach(&maildir, &reps, 6);
+    let out = run_binary(&t, &["import", maildir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let warning: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("correspondents"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{stderr}");
+    for part in [
+        "3 senders (3 at sales.northgate.example)",
+        "--team-domain sales.northgate.example",
+        "replydesk rep add",
+        "--no-detect-team",
+    ] {
+        assert!(warning[0].contains(part), "{part} in {}", warning[0]);
+    }
+    assert_eq!(team_leads(&t).await, 0);
+}

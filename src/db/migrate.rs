@@ -36,6 +36,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002", "core"),
     migration!(3, "0003", "ownership_rls"),
     migration!(4, "0004", "import"),
+    migration!(5, "0005", "import_sources"),
     migration!(6, "0006", "search"),
 ];
 

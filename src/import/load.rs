@@ -7,6 +7,7 @@
 //! bodies are not kept.
 
 use super::prepare::{Kept, Team, prepare};
+use super::team::Evidence;
 use super::{ImportError, Phase, Progress, thread};
 use crate::db::import::{self as dbi, Columns, Encoded, Staging, Types};
 use crate::db::pool::DbConfig;
@@ -36,6 +37,8 @@ pub struct Loaded {
     pub rejected: Vec<(u64, Rejected)>,
     /// Repair notes, with the row number of their record.
     pub notes: Vec<(usize, Position, String)>,
+    /// By row number: who wrote to whom (when the team is to be detected).
+    pub evidence: Evidence,
 }
 
 impl Loaded {
@@ -88,6 +91,8 @@ pub struct Staged<'a> {
     /// Look each chunk up among stored messages first (pointless in an
     /// empty database; saves the vectors of a re-import).
     pub check_stored: bool,
+    /// Keep who wrote to whom, to find the team in the mail.
+    pub evidence: bool,
 }
 
 /// Read every item, stage the usable records, keep what threading needs.
@@ -107,6 +112,7 @@ pub async fn load(
         team: how.team,
         columns: Columns::new(how.types),
         check_stored: how.check_stored,
+        evidence: how.evidence,
         progress,
     };
     let produced = tokio::task::spawn_blocking(move || reader.produce(items, &tx)).await;
@@ -148,6 +154,7 @@ struct Reader {
     team: Team,
     columns: Columns,
     check_stored: bool,
+    evidence: bool,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
 }
 
@@ -182,6 +189,12 @@ impl Reader {
             let lookup = self
                 .check_stored
                 .then(|| (row_no, record.source.clone(), record.external_id.clone()));
+            if self.evidence {
+                let given = record.direction.is_some();
+                loaded
+                    .evidence
+                    .push(&record.from_addr, &record.to_addrs, given);
+            }
             match prepare(*record, row_no, &self.team, &mut chunk.rows, &self.columns) {
                 Ok((mut kept, message)) => {
                     seen.insert(key);
@@ -195,9 +208,14 @@ impl Reader {
                     );
                     chunk.keys.extend(lookup);
                 }
-                Err(reason) => loaded
-                    .rejected
-                    .push((n as u64, Rejected { position, reason })),
+                Err(reason) => {
+                    if self.evidence {
+                        loaded.evidence.pop();
+                    }
+                    loaded
+                        .rejected
+                        .push((n as u64, Rejected { position, reason }))
+                }
             }
             if chunk.rows.bytes() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, self.chunk());

@@ -19,6 +19,13 @@
 //!    GIN index is built on one connection while the others build on a
 //!    second, which then writes the `message.received` events.
 //!
+//! 5. **analyze**: the tables the import changed by more than a tenth get
+//!    fresh planner statistics (see [`ANALYZE_FRACTION`]).
+//!
+//! Before threading, the team is looked for in the mail itself (see
+//! [`team`]); [`import_path`] reads only what is new since the last import
+//! of the same path (see [`source`]).
+//!
 //! A killed run leaves at most whole partitions committed (each
 //! consistent), maybe dropped indexes and its staging table; the next
 //! import builds the indexes and drops the table, and running the import
@@ -27,15 +34,49 @@
 pub mod load;
 pub mod plan;
 pub mod prepare;
+pub mod source;
 pub mod subject;
+pub mod team;
 pub mod thread;
 
 mod run;
 
 pub use run::import;
+pub use source::{PathInput, import_path};
+pub use team::FoundTeam;
 
 use crate::db::DbError;
-use crate::mail::{Position, Rejected};
+use crate::mail::{Position, ReadError, Rejected};
+
+/// The tables an import writes rows to, whose planner statistics it keeps
+/// current.
+pub const ANALYZED_TABLES: [&str; 4] = ["messages", "conversations", "leads", "events"];
+
+/// An import ANALYZEs a table it changed by more than this fraction of the
+/// rows the table had (and any table never analyzed), at its end.
+///
+/// Not always: ANALYZE reads a sample of 30,000 rows whatever the change,
+/// which on `messages` (wide rows, and the full-text column's lexeme
+/// statistics) costs a second or more on a large table, while an everyday
+/// import of a few hundred messages into a million leaves the statistics
+/// as true as they were. Not never: autovacuum analyzes a table once a
+/// tenth of it changed, but only at its next round (up to a minute, more
+/// when it is busy), and until then the planner plans the inbox and search
+/// right after a bulk load with the statistics of an empty or a much
+/// smaller table. A tenth is autovacuum's own threshold
+/// (`autovacuum_analyze_scale_factor`), so the import does no ANALYZE that
+/// autovacuum would not do soon anyway; it only does it at once.
+pub const ANALYZE_FRACTION: f64 = 0.1;
+
+/// Whether changing `changed` rows of a table the planner estimates at
+/// `estimate` rows (`None` or negative: never analyzed) calls for ANALYZE.
+pub fn needs_analyze(changed: u64, estimate: Option<f64>) -> bool {
+    match estimate {
+        _ if changed == 0 => false,
+        Some(rows) if rows >= 0.0 => changed as f64 > ANALYZE_FRACTION * rows,
+        _ => true,
+    }
+}
 
 /// Below this many messages an import is one transaction: a second
 /// partition saves less than a connection and a transaction cost.
@@ -46,8 +87,14 @@ pub const PARTITION_MIN_ROWS: usize = 20_000;
 pub struct ImportOptions {
     /// Subject + participants join messages at most this far apart.
     pub thread_window: chrono::Duration,
-    /// Besides the reps' addresses: whose mail is outbound.
+    /// Besides the reps' addresses: whose mail is outbound (`@domain`
+    /// for a whole domain).
     pub team_addresses: Vec<String>,
+    /// Domains (and their subdomains) whose mail is outbound.
+    pub team_domains: Vec<String>,
+    /// Look for the team in the mail (see [`team`]) and apply what earlier
+    /// imports found.
+    pub detect_team: bool,
     /// COPY streams and merge partitions (one per core is right).
     pub streams: usize,
     /// `conversations.channel` of new conversations.
@@ -66,6 +113,8 @@ impl Default for ImportOptions {
         ImportOptions {
             thread_window: chrono::Duration::days(30),
             team_addresses: Vec::new(),
+            team_domains: Vec::new(),
+            detect_team: true,
             streams: std::thread::available_parallelism().map_or(2, |n| n.get()),
             channel: "email".to_string(),
             label: String::new(),
@@ -82,6 +131,14 @@ pub enum Phase {
     Thread,
     Merge,
     Index,
+}
+
+/// What a run tells as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Progress(Progress),
+    /// Senders found to be the team, told before anything is written.
+    TeamFound(FoundTeam),
 }
 
 /// Progress: `total` is 0 while unknown (reading).
@@ -107,9 +164,30 @@ pub struct Timings {
     pub total: f64,
 }
 
+/// How much of its input an import read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReadScope {
+    /// All of it: no earlier import of it is recorded (or it is a stream).
+    #[default]
+    All,
+    /// All of it, as asked (`--full`).
+    Full,
+    /// All of it again: it changed since the last import other than by
+    /// growing at its end.
+    Changed,
+    /// Nothing: unchanged since the last import.
+    Unchanged,
+    /// mbox/JSONL: what was appended since the last import.
+    Appended { bytes: u64 },
+    /// Maildir: the files new or changed since the last import.
+    NewFiles { files: u64 },
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportReport {
+    /// How much of the input was read.
+    pub scope: ReadScope,
     /// Items the reader yielded (records and rejections).
     pub read: u64,
     pub imported: u64,
@@ -125,6 +203,10 @@ pub struct ImportReport {
     pub partitions: usize,
     /// The GIN index was dropped and built again after the load.
     pub rebuilt_search_index: bool,
+    /// Senders found to be the team in this import's mail.
+    pub team_found: FoundTeam,
+    /// Tables analyzed at the end (see [`ANALYZE_FRACTION`]).
+    pub analyzed: Vec<&'static str>,
     pub timings: Timings,
 }
 
@@ -149,6 +231,9 @@ impl ImportReport {
 pub enum ImportError {
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The input as a whole cannot be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error("{0}")]
     Failed(String),
 }
@@ -164,4 +249,19 @@ impl From<tokio_postgres::Error> for ImportError {
 pub fn scoped_key(source: &str, key: &str) -> String {
     let source = source.replace('%', "%25").replace(':', "%3A");
     format!("{source}:{key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_analyze;
+
+    #[test]
+    fn a_tenth_changed_or_no_statistics_calls_for_analyze() {
+        assert!(needs_analyze(1, None));
+        assert!(needs_analyze(1, Some(-1.0)));
+        assert!(needs_analyze(1, Some(0.0)));
+        assert!(needs_analyze(101, Some(1000.0)));
+        assert!(!needs_analyze(100, Some(1000.0)));
+        assert!(!needs_analyze(0, None));
+    }
 }

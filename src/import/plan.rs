@@ -99,6 +99,7 @@ pub fn build(threads: &Threads, inputs: &Inputs<'_>, new_leads: &[String]) -> Ve
                 row_no: inputs.rows[m] as i64,
                 conversation_id,
                 rank: rank as i32 + 1,
+                direction: inputs.messages[m].direction,
             });
         }
     }

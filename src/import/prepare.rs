@@ -16,28 +16,76 @@ const MAX_SOURCE_BYTES: usize = 200;
 /// entries must fit a third of a page (2704 bytes) with the rest of the key.
 const MAX_ID_BYTES: usize = 1000;
 /// Longest lead address (leads are looked up by it through an index).
-const MAX_ADDRESS_BYTES: usize = 320;
+pub(super) const MAX_ADDRESS_BYTES: usize = 320;
 
-/// The team's addresses: the reps' and `import.team_addresses`, lowercased.
-/// Mail from them is outbound.
+/// The team: the reps' addresses, `import.team_addresses`, the
+/// `import.team_domains` (each with its subdomains) and what earlier
+/// imports found (see [`super::team`]). Mail from the team is outbound.
 #[derive(Debug, Clone, Default)]
 pub struct Team {
     addresses: HashSet<String>,
+    /// Lowercased, without the `@`.
+    domains: Vec<String>,
 }
 
 impl Team {
+    /// The reps' addresses and `extra` ones; an `extra` entry `@domain`
+    /// stands for the whole domain.
     pub fn new(reps: impl IntoIterator<Item = String>, extra: &[String]) -> Team {
-        let addresses = reps
-            .into_iter()
-            .chain(extra.iter().cloned())
-            .map(|a| a.trim().to_lowercase())
-            .filter(|a| !a.is_empty())
-            .collect();
-        Team { addresses }
+        let mut team = Team::default();
+        for a in reps.into_iter().chain(extra.iter().cloned()) {
+            team.add(&a);
+        }
+        team
+    }
+
+    /// Also every address at these domains and their subdomains.
+    pub fn with_domains(mut self, domains: &[String]) -> Team {
+        for d in domains {
+            self.add(&format!("@{}", d.trim().trim_start_matches('@')));
+        }
+        self
+    }
+
+    /// An address, or `@domain` for a domain.
+    pub fn add(&mut self, entry: &str) {
+        let entry = entry.trim().to_lowercase();
+        match entry.strip_prefix('@') {
+            Some(domain) if !domain.is_empty() && !self.domains.iter().any(|d| d == domain) => {
+                self.domains.push(domain.to_owned());
+            }
+            Some(_) => {}
+            None if !entry.is_empty() => {
+                self.addresses.insert(entry);
+            }
+            None => {}
+        }
     }
 
     pub fn contains(&self, address: &str) -> bool {
-        self.addresses.contains(&address.to_lowercase())
+        let address = address.trim();
+        let lower;
+        let address = if address.chars().any(char::is_uppercase) {
+            lower = address.to_lowercase();
+            lower.as_str()
+        } else {
+            address
+        };
+        self.addresses.contains(address)
+            || (!self.domains.is_empty()
+                && address
+                    .rsplit_once('@')
+                    .is_some_and(|(_, domain)| self.covers_domain(domain)))
+    }
+
+    /// Whether `domain` is a team domain or under one.
+    pub fn covers_domain(&self, domain: &str) -> bool {
+        self.domains.iter().any(|d| {
+            domain == d
+                || (domain.len() > d.len()
+                    && domain.ends_with(d.as_str())
+                    && domain.as_bytes()[domain.len() - d.len() - 1] == b'.')
+        })
     }
 }
 
@@ -163,12 +211,21 @@ fn stage(
 /// The lead's address: From of inbound mail; of outbound mail, the first
 /// recipient who is not on the team.
 fn lead_address(record: &MailRecord, direction: Direction, team: &Team) -> Option<String> {
+    lead_of(&record.from_addr, &record.to_addrs, direction, team)
+}
+
+/// [`lead_address`] from the addresses alone.
+pub(super) fn lead_of(
+    from: &str,
+    to: &[impl AsRef<str>],
+    direction: Direction,
+    team: &Team,
+) -> Option<String> {
     match direction {
-        Direction::Inbound => Some(record.from_addr.trim().to_lowercase()),
-        Direction::Outbound => record
-            .to_addrs
+        Direction::Inbound => Some(from.trim().to_lowercase()),
+        Direction::Outbound => to
             .iter()
-            .map(|a| a.trim().to_lowercase())
+            .map(|a| a.as_ref().trim().to_lowercase())
             .find(|a| !team.contains(a)),
     }
     .filter(|a| !a.is_empty())
@@ -336,6 +393,24 @@ mod tests {
         r.from_addr = "sales@team.example".into();
         r.to_addrs = vec!["dana@team.example".into(), "Maria@Example.com".into()];
         let (_, thread, _) = split(r).unwrap();
+        assert_eq!(thread.direction, Direction::Outbound);
+        assert_eq!(thread.lead.as_deref(), Some("maria@example.com"));
+    }
+
+    #[test]
+    fn a_team_domain_covers_its_subdomains_only() {
+        let team = Team::new(Vec::new(), &["@Northgate.example".into()])
+            .with_domains(&["shop.example".into()]);
+        assert!(team.contains("ann@northgate.example"));
+        assert!(team.contains("Ann@Sales.Northgate.example"));
+        assert!(team.contains("bo@shop.example"));
+        assert!(!team.contains("cy@othernorthgate.example"));
+        assert!(!team.contains("northgate.example@lead.example"));
+        let mut r = record();
+        r.from_addr = "ann@sales.northgate.example".into();
+        r.to_addrs = vec!["team@northgate.example".into(), "maria@example.com".into()];
+        let mut out = Encoded::default();
+        let (_, thread) = prepare(r, 0, &team, &mut out, &columns()).unwrap();
         assert_eq!(thread.direction, Direction::Outbound);
         assert_eq!(thread.lead.as_deref(), Some("maria@example.com"));
     }

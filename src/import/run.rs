@@ -1,50 +1,76 @@
-//! One run of an import, phase by phase: stage, lock, thread, plan, merge,
-//! build the deferred indexes and write the events.
+//! One run of an import, phase by phase: stage, find the team, lock,
+//! thread, plan, merge, build the deferred indexes, write the events,
+//! analyze, and record what was read.
 
 use super::load::{self, Loaded, Staged};
-use super::prepare::Team;
+use super::prepare::{self, Team};
+use super::source::Incremental;
+use super::team::{self, Evidence};
 use super::thread::{self, Known, Threads};
-use super::{ImportError, ImportOptions, ImportReport, Phase, Progress, Timings, plan};
-use crate::db::DbError;
-use crate::db::import::{self as dbi, IdTable, Merged, Partition, Staging, Types};
+use super::{
+    ANALYZED_TABLES, Event, ImportError, ImportOptions, ImportReport, Phase, Progress, Timings,
+    needs_analyze, plan,
+};
+use crate::db::import::{self as dbi, IdTable, Merged, Partition, Staging, Types, sources};
 use crate::db::migrate::{self, SchemaState};
 use crate::db::pool::DbConfig;
+use crate::db::{DbError, Direction};
 use crate::mail::Item;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Import every item; `progress` is called as the run advances.
+/// The callback a run tells its progress and findings through.
+pub(super) type Events = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Import every item; `events` is called as the run advances.
 pub async fn import(
     db: &DbConfig,
     items: Box<dyn Iterator<Item = Item> + Send>,
     opts: &ImportOptions,
-    progress: impl Fn(Progress) + Send + Sync + 'static,
+    events: impl Fn(Event) + Send + Sync + 'static,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
+    let control = connect(db).await?;
+    run_on(db, &control, items, opts, Arc::new(events), None, started).await
+}
+
+/// The run's control session, once the schema is known to be current.
+pub(super) async fn connect(db: &DbConfig) -> Result<tokio_postgres::Client, ImportError> {
     let control = dbi::session(db).await?;
     match migrate::check(&control).await? {
-        SchemaState::Current => {}
-        SchemaState::Empty => {
-            return Err(DbError::SchemaBehind {
-                pending: migrate::MIGRATIONS.len(),
-            }
-            .into());
+        SchemaState::Current => Ok(control),
+        SchemaState::Empty => Err(DbError::SchemaBehind {
+            pending: migrate::MIGRATIONS.len(),
         }
-        SchemaState::Behind { pending } => return Err(DbError::SchemaBehind { pending }.into()),
+        .into()),
+        SchemaState::Behind { pending } => Err(DbError::SchemaBehind { pending }.into()),
     }
-    dbi::stage::drop_stale(&control).await?;
-    let stage = Staging::named(dbi::backend_pid(&control).await?);
-    stage.create(&control).await?;
+}
+
+/// Import every item on `control`; record what `incremental` read once
+/// the merge committed.
+pub(super) async fn run_on(
+    db: &DbConfig,
+    control: &tokio_postgres::Client,
+    items: Box<dyn Iterator<Item = Item> + Send>,
+    opts: &ImportOptions,
+    events: Events,
+    incremental: Option<Incremental>,
+    started: Instant,
+) -> Result<ImportReport, ImportError> {
+    dbi::stage::drop_stale(control).await?;
+    let stage = Staging::named(dbi::backend_pid(control).await?);
+    stage.create(control).await?;
     let run = Run {
         db,
-        control: &control,
+        control,
         stage: &stage,
         opts,
-        progress: Arc::new(progress),
+        events,
     };
-    let result = run.run(items, started).await;
-    let dropped = stage.drop_table(&control).await;
+    let result = run.run(items, incremental, started).await;
+    let dropped = stage.drop_table(control).await;
     let mut report = result?;
     dropped?;
     report.timings.total = started.elapsed().as_secs_f64();
@@ -57,29 +83,43 @@ struct Run<'a> {
     control: &'a tokio_postgres::Client,
     stage: &'a Staging,
     opts: &'a ImportOptions,
-    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    events: Events,
 }
 
 impl Run<'_> {
+    fn progress(&self, progress: Progress) {
+        (self.events)(Event::Progress(progress));
+    }
+
     async fn run(
         &self,
         items: Box<dyn Iterator<Item = Item> + Send>,
+        incremental: Option<Incremental>,
         started: Instant,
     ) -> Result<ImportReport, ImportError> {
         let types = Types::load(self.control).await?;
-        let team = Team::new(
+        let mut team = Team::new(
             dbi::rep_addresses(self.control).await?,
             &self.opts.team_addresses,
-        );
+        )
+        .with_domains(&self.opts.team_domains);
+        if self.opts.detect_team {
+            for entry in sources::team_found(self.control).await? {
+                team.add(&entry);
+            }
+        }
         let how = Staged {
             db: self.db,
             stage: self.stage,
             types: &types,
-            team,
+            team: team.clone(),
             streams: self.opts.streams.max(1),
             check_stored: !dbi::messages_below(self.control, 1).await?,
+            evidence: self.opts.detect_team,
         };
-        let loaded = load::load(how, items, self.progress.clone()).await?;
+        let events = self.events.clone();
+        let progress = Arc::new(move |p| events(Event::Progress(p)));
+        let mut loaded = load::load(how, items, progress).await?;
         let mut report = ImportReport {
             timings: Timings {
                 read: started.elapsed().as_secs_f64(),
@@ -87,10 +127,20 @@ impl Run<'_> {
             },
             ..ImportReport::default()
         };
+        if self.opts.detect_team {
+            let found = team::detect(&loaded.evidence, &team);
+            if !found.is_empty() {
+                found.add_to(&mut team);
+                apply_team(&mut loaded, &team);
+                (self.events)(Event::TeamFound(found.clone()));
+                report.team_found = found;
+            }
+            loaded.evidence = Evidence::default();
+        }
         let waited = Instant::now();
         dbi::lock_imports(self.control).await?;
         report.timings.wait = waited.elapsed().as_secs_f64();
-        let result = self.locked(loaded, &types, &mut report).await;
+        let result = self.locked(loaded, &types, &mut report, incremental).await;
         let unlocked = dbi::unlock_imports(self.control).await;
         result?;
         unlocked?;
@@ -104,6 +154,7 @@ impl Run<'_> {
         mut loaded: Loaded,
         types: &Types,
         report: &mut ImportReport,
+        incremental: Option<Incremental>,
     ) -> Result<(), ImportError> {
         let started = Instant::now();
         for row_no in dbi::stage::stored_since(self.control, self.stage).await? {
@@ -134,6 +185,17 @@ impl Run<'_> {
             .filter(|(row, _, _)| !loaded.skip.get(*row).copied().unwrap_or(true))
             .map(|(_, position, note)| (position, note))
             .collect();
+        // What was read is recorded only now that it is committed.
+        let source_id = match incremental {
+            Some(incremental) => match incremental.finish(report)? {
+                Some(record) => {
+                    Some(sources::record(self.control, incremental.key(), &record).await?)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        sources::remember_team(self.control, &report.team_found.entries(), source_id).await?;
         self.record(report, started).await
     }
 
@@ -142,7 +204,7 @@ impl Run<'_> {
         &self,
         loaded: &mut Loaded,
     ) -> Result<(Threads, Vec<thread::Message>, Vec<usize>), ImportError> {
-        (self.progress)(Progress {
+        self.progress(Progress {
             phase: Phase::Thread,
             done: 0,
             total: 0,
@@ -228,7 +290,7 @@ impl Run<'_> {
 
     /// Drop the deferred indexes for a large load, merge every partition at
     /// once, then build what is missing (also when a merge failed) while
-    /// the events are written.
+    /// the events are written, and analyze what changed by a tenth.
     async fn merge_and_index(
         &self,
         parts: Vec<Partition>,
@@ -236,7 +298,9 @@ impl Run<'_> {
         report: &mut ImportReport,
     ) -> Result<(), ImportError> {
         let planned: usize = parts.iter().map(|p| p.rows.len()).sum();
+        let appended: usize = parts.iter().map(|p| p.existing.len()).sum();
         let large = planned > 0 && dbi::messages_below(self.control, 2 * planned as i64).await?;
+        let estimates = dbi::row_estimates(self.control, &ANALYZED_TABLES).await?;
         if large {
             dbi::drop_deferred_indexes(self.control).await?;
         }
@@ -252,7 +316,25 @@ impl Run<'_> {
                 .filter_map(|p| p.ids)
                 .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
         });
-        self.finish(&missing, large && merged.is_ok(), ids).await?;
+        let mut changed: HashMap<&'static str, u64> = HashMap::new();
+        if let Ok(merged) = &merged {
+            let sum = |f: fn(&Merged) -> u64| merged.iter().map(f).sum::<u64>();
+            changed.insert("messages", sum(|m| m.messages));
+            changed.insert("conversations", sum(|m| m.conversations) + appended as u64);
+            changed.insert("leads", sum(|m| m.leads));
+            changed.insert("events", sum(|m| m.inbound));
+        }
+        let stale: Vec<&'static str> = ANALYZED_TABLES
+            .into_iter()
+            .filter(|t| {
+                needs_analyze(
+                    changed.get(t).copied().unwrap_or(0),
+                    estimates.get(*t).copied(),
+                )
+            })
+            .collect();
+        self.finish(&missing, &stale, ids).await?;
+        report.analyzed = stale;
         report.timings.index = started.elapsed().as_secs_f64();
         for m in merged? {
             report.imported += m.messages;
@@ -268,15 +350,17 @@ impl Run<'_> {
     /// After the merge: build the missing indexes (the GIN index, the
     /// longest, on the control connection; the others on a second one,
     /// which then writes the `message.received` events of the stored
-    /// messages in `ids` and, after a large load, analyzes).
+    /// messages in `ids` and analyzes the `stale` tables but `messages`),
+    /// then analyze `messages` if stale (its ANALYZE waits for its index
+    /// builds anyway).
     async fn finish(
         &self,
         missing: &[&'static str],
-        analyze: bool,
+        stale: &[&'static str],
         ids: Option<(i64, i64)>,
     ) -> Result<(), ImportError> {
         if !missing.is_empty() {
-            (self.progress)(Progress {
+            self.progress(Progress {
                 phase: Phase::Index,
                 done: 0,
                 total: missing.len() as u64,
@@ -287,6 +371,8 @@ impl Run<'_> {
             .copied()
             .filter(|n| *n != dbi::SEARCH_INDEX)
             .collect();
+        let helper_analyzes: Vec<&'static str> =
+            stale.iter().copied().filter(|t| *t != "messages").collect();
         let helper = {
             let (db, stage) = (self.db.clone(), self.stage.clone());
             let run = self.run_label();
@@ -298,9 +384,7 @@ impl Run<'_> {
                 if let Some(ids) = ids {
                     dbi::record_received(&client, &stage, ids, &run).await?;
                 }
-                if analyze {
-                    dbi::analyze(&client).await?;
-                }
+                dbi::analyze(&client, &helper_analyzes).await?;
                 Ok::<(), ImportError>(())
             })
         };
@@ -315,7 +399,11 @@ impl Run<'_> {
             Ok(r) => r,
             Err(e) => Err(ImportError::Failed(format!("building indexes failed: {e}"))),
         };
-        built.and(helped)
+        built.and(helped)?;
+        if stale.contains(&"messages") {
+            dbi::analyze(self.control, &["messages"]).await?;
+        }
+        Ok(())
     }
 
     /// What this run's events call it: the staging table's suffix.
@@ -349,7 +437,7 @@ impl Run<'_> {
             match t.await {
                 Ok(Ok((merged, rows))) => {
                     done += rows;
-                    (self.progress)(Progress {
+                    self.progress(Progress {
                         phase: Phase::Merge,
                         done,
                         total: planned,
@@ -382,6 +470,8 @@ impl Run<'_> {
             "rejected": report.rejected.len(),
             "repaired": report.repaired(),
             "superseded": report.superseded,
+            "team_found": report.team_found.entries(),
+            "analyzed": report.analyzed,
             "seconds": round1(report.timings.read + report.timings.wait + started.elapsed().as_secs_f64()),
         });
         dbi::record_completed(self.control, self.opts.rep.as_deref(), &details).await?;
@@ -391,6 +481,49 @@ impl Run<'_> {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
+}
+
+/// Make the found team's mail outbound, and its addresses never a lead:
+/// each message's direction and lead again, with `team` (whose mail is
+/// outbound unless the record said otherwise).
+fn apply_team(loaded: &mut Loaded, team: &Team) {
+    let mut refused = Vec::new();
+    for (row, m) in loaded.messages.iter_mut().enumerate() {
+        let Some((from, to, given)) = loaded.evidence.row(row) else {
+            break;
+        };
+        let outbound = if given {
+            m.direction == Direction::Outbound
+        } else {
+            team.contains(from)
+        };
+        let direction = if outbound {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        };
+        let lead_on_team = outbound && m.lead.as_deref().is_some_and(|l| team.contains(l));
+        if direction == m.direction && !lead_on_team {
+            continue;
+        }
+        m.direction = direction;
+        m.lead = prepare::lead_of(from, &to, direction, team);
+        if let Some(lead) = &m.lead
+            && lead.len() > prepare::MAX_ADDRESS_BYTES
+        {
+            refused.push((
+                row,
+                format!(
+                    "the lead's address is {} bytes long, more than {}",
+                    lead.len(),
+                    prepare::MAX_ADDRESS_BYTES
+                ),
+            ));
+        }
+    }
+    for (row, reason) in refused {
+        loaded.reject(row, reason);
+    }
 }
 
 /// The distinct lead addresses of `messages`.

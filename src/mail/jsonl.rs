@@ -1,6 +1,7 @@
 //! JSONL: one JSON object per line, one record per object. Blank lines are
 //! skipped; unknown fields are ignored; `null` is the same as absent.
 
+use super::marks::{MarkSink, Marks, Start};
 use super::parse::{
     assign_external_id, bare_address, bracket_id, check_body_sizes, check_date, clean_body, dedup,
     one_line, push_unique, quoted, strip_nul,
@@ -27,16 +28,51 @@ pub(super) struct JsonlReader<R> {
     line: Vec<u8>,
     line_no: u64,
     done: bool,
+    /// Bytes from the start of the file to the next line.
+    offset: u64,
+    /// The end of the last line that ended in a newline, and its number.
+    boundary: (u64, u64),
+    marks: Option<MarkSink>,
 }
 
 impl<R: Read> JsonlReader<R> {
     pub(super) fn new(reader: R, opts: &ReadOptions) -> Self {
+        Self::starting(reader, opts, Start::default(), None)
+    }
+
+    /// Reads `reader`, which is positioned at `start` of its file, and
+    /// publishes how far it got to `marks` when it stops.
+    pub(super) fn starting(
+        reader: R,
+        opts: &ReadOptions,
+        start: Start,
+        marks: Option<MarkSink>,
+    ) -> Self {
         JsonlReader {
             reader: BufReader::with_capacity(256 << 10, reader),
             opts: opts.clone(),
             line: Vec::with_capacity(4 << 10),
-            line_no: 0,
+            line_no: start.line,
             done: false,
+            offset: start.offset,
+            boundary: (start.offset, start.line),
+            marks,
+        }
+    }
+
+    fn publish(&self, complete: bool) {
+        if let Some(marks) = &self.marks {
+            marks.publish(Marks {
+                complete,
+                boundary: self.boundary.0,
+                lines: self.boundary.1,
+                consumed: if complete {
+                    self.offset
+                } else {
+                    self.boundary.0
+                },
+                ..Marks::default()
+            });
         }
     }
 }
@@ -53,11 +89,18 @@ impl<R: Read> Iterator for JsonlReader<R> {
                 Ok(len) => len,
                 Err(e) => {
                     self.done = true;
+                    self.publish(false);
                     let position = Position::Line(self.line_no + 1);
                     return Some(rejected(position, format!("reading stopped: {e}")));
                 }
             };
             self.line_no += 1;
+            self.offset += len as u64;
+            // A last line without its newline may still be being written:
+            // the next import reads it again.
+            if len > self.line.len() || self.line.ends_with(b"\n") {
+                self.boundary = (self.offset, self.line_no);
+            }
             let position = Position::Line(self.line_no);
             if len > self.line.len() {
                 let reason = format!(
@@ -75,7 +118,10 @@ impl<R: Read> Iterator for JsonlReader<R> {
             }
             return Some(parse_line(content, skipped, position, &self.opts));
         }
-        self.done = true;
+        if !self.done {
+            self.done = true;
+            self.publish(true);
+        }
         None
     }
 }
@@ -587,6 +633,34 @@ mod tests {
 
     fn items(input: &str) -> Vec<Item> {
         JsonlReader::new(input.as_bytes(), &ReadOptions::default()).collect()
+    }
+
+    #[test]
+    fn a_read_from_an_offset_numbers_lines_on_and_stops_at_the_last_whole_line() {
+        let first = r#"{"from": "a@x.y", "sent_at": "2025-01-01T00:00:00Z"}"#.to_string() + "\n";
+        let tail = "\n{bad\n{\"from\": \"b@x.y\", \"sent_at\": \"2025-01-02T00:00:00Z\"}";
+        let sink = MarkSink::new();
+        let start = Start {
+            offset: first.len() as u64,
+            line: 1,
+        };
+        let got: Vec<Item> = JsonlReader::starting(
+            tail.as_bytes(),
+            &ReadOptions::default(),
+            start,
+            Some(sink.clone()),
+        )
+        .collect();
+        assert!(matches!(&got[0], Item::Rejected(r) if r.position == Position::Line(3)));
+        assert!(matches!(&got[1], Item::Record(r) if r.position == Position::Line(4)));
+        let marks = sink.take().unwrap();
+        assert!(marks.complete);
+        assert_eq!(
+            marks.lines, 3,
+            "the unterminated last line is read again next time"
+        );
+        assert_eq!(marks.boundary, (first.len() + "\n{bad\n".len()) as u64);
+        assert_eq!(marks.consumed, (first.len() + tail.len()) as u64);
     }
 
     fn one(line: &str) -> Result<MailRecord, String> {

@@ -4,6 +4,7 @@
 //! Content before the first `From ` line (a bare message) reads as one
 //! message at offset 0.
 
+use super::marks::{MarkSink, Marks};
 use super::parse::parse_with_fallback;
 use super::read::{ReadOptions, human_size, read_line_capped};
 use super::{Item, Position, Rejected};
@@ -24,6 +25,7 @@ pub(super) struct MboxReader<R> {
     after_blank: bool,
     pending: Option<Pending>,
     done: bool,
+    marks: Option<MarkSink>,
 }
 
 /// The message being collected.
@@ -48,15 +50,45 @@ impl Pending {
 
 impl<R: Read> MboxReader<R> {
     pub(super) fn new(reader: R, opts: &ReadOptions) -> Self {
+        Self::starting(reader, opts, 0, None)
+    }
+
+    /// Reads `reader`, which is positioned at byte `offset` of its file on
+    /// a message boundary, and publishes how far it got to `marks` when it
+    /// stops.
+    pub(super) fn starting(
+        reader: R,
+        opts: &ReadOptions,
+        offset: u64,
+        marks: Option<MarkSink>,
+    ) -> Self {
         MboxReader {
             reader: BufReader::with_capacity(256 << 10, reader),
             opts: opts.clone(),
             line: Vec::with_capacity(1 << 10),
-            offset: 0,
+            offset,
             after_blank: true,
             pending: None,
             done: false,
+            marks,
         }
+    }
+
+    /// At the end of the input every message is whole; after a read error,
+    /// those before the one being read are.
+    fn publish(&self, complete: bool) {
+        let Some(marks) = &self.marks else { return };
+        let boundary = if complete {
+            self.offset
+        } else {
+            self.pending.as_ref().map_or(self.offset, |p| p.offset)
+        };
+        marks.publish(Marks {
+            complete,
+            boundary,
+            consumed: boundary,
+            ..Marks::default()
+        });
     }
 
     /// Adds a body line to the pending message (starting one for content
@@ -103,6 +135,7 @@ impl<R: Read> MboxReader<R> {
 
     fn stop(&mut self, error: std::io::Error) -> Item {
         self.done = true;
+        self.publish(false);
         let offset = self.pending.take().map_or(self.offset, |p| p.offset);
         Item::Rejected(Rejected {
             position: Position::Offset(offset),
@@ -142,7 +175,11 @@ impl<R: Read> Iterator for MboxReader<R> {
             self.push_line(line_offset, blank);
             self.after_blank = blank;
         }
+        if self.done {
+            return None;
+        }
         self.done = true;
+        self.publish(true);
         let last = self.pending.take()?;
         Some(self.finish(last))
     }
@@ -211,6 +248,30 @@ mod tests {
         assert_eq!(Some(got[1].position.clone()), second.map(Position::Offset));
         assert_eq!(got[1].sent_at.to_rfc3339(), "2024-01-03T10:00:00+00:00");
         assert_eq!(got[1].body_text, "Second");
+    }
+
+    #[test]
+    fn a_read_from_an_offset_keeps_file_offsets_and_publishes_the_end() {
+        let second = MBOX.find("From b@x.y").unwrap_or(0);
+        let sink = MarkSink::new();
+        let tail = &MBOX.as_bytes()[second..];
+        let got: Vec<Item> = MboxReader::starting(
+            tail,
+            &ReadOptions::default(),
+            second as u64,
+            Some(sink.clone()),
+        )
+        .collect();
+        assert_eq!(got.len(), 1);
+        assert!(
+            matches!(&got[0], Item::Record(r) if r.position == Position::Offset(second as u64))
+        );
+        let marks = sink.take().unwrap();
+        assert!(marks.complete);
+        assert_eq!(
+            (marks.boundary, marks.consumed),
+            (MBOX.len() as u64, MBOX.len() as u64)
+        );
     }
 
     #[test]

@@ -9,12 +9,17 @@
 pub mod corpus;
 mod jsonl;
 mod maildir;
+pub mod marks;
 mod mbox;
 pub mod parse;
 mod read;
 
+pub use maildir::maildir_dirs;
 pub use parse::parse_message;
-pub use read::{ReadError, ReadOptions, detect, read, read_jsonl, read_mbox};
+pub use read::{
+    ReadError, ReadOptions, detect, human_size, read, read_file_from, read_jsonl, read_maildir,
+    read_mbox,
+};
 
 use crate::db::Direction;
 use chrono::{DateTime, Utc};

@@ -4,10 +4,11 @@
 use super::Item;
 use super::jsonl::JsonlReader;
 use super::maildir::MaildirReader;
+use super::marks::{MaildirKnown, MarkSink, Start};
 use super::mbox::MboxReader;
 use crate::cli::ImportFormat;
 use std::fs::{self, File};
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// The `import.max_body_bytes` default: 10 MB.
@@ -157,6 +158,46 @@ pub fn read(
     })
 }
 
+/// Reads an open JSONL or mbox `file` (at `path`) from `start`, a record
+/// boundary an earlier read published, numbering positions as a read from
+/// the beginning would; publishes how far it got to `sink` when it stops.
+pub fn read_file_from(
+    path: &Path,
+    mut file: File,
+    format: ImportFormat,
+    opts: &ReadOptions,
+    start: Start,
+    sink: MarkSink,
+) -> Result<Box<dyn Iterator<Item = Item> + Send>, ReadError> {
+    file.seek(SeekFrom::Start(start.offset))
+        .map_err(|source| ReadError::Unreadable {
+            path: path.into(),
+            source,
+        })?;
+    Ok(match format {
+        ImportFormat::Jsonl => Box::new(JsonlReader::starting(file, opts, start, Some(sink))),
+        ImportFormat::Mbox => Box::new(MboxReader::starting(file, opts, start.offset, Some(sink))),
+        ImportFormat::Maildir => return Err(ReadError::FileNotFolder { path: path.into() }),
+    })
+}
+
+/// Reads the Maildir at `root` but what `known` says an earlier import
+/// read and did not change since; publishes what it read and looked at to
+/// `sink` when it has read everything.
+pub fn read_maildir(
+    root: &Path,
+    opts: &ReadOptions,
+    known: MaildirKnown,
+    sink: MarkSink,
+) -> Result<Box<dyn Iterator<Item = Item> + Send>, ReadError> {
+    Ok(Box::new(MaildirReader::tracked(
+        root,
+        opts,
+        known,
+        Some(sink),
+    )?))
+}
+
 /// Reads JSONL from any byte stream (stdin, a buffer), like [`read`] does
 /// a file.
 pub fn read_jsonl<R: Read + Send + 'static>(
@@ -241,7 +282,7 @@ pub(super) fn read_line_capped<R: BufRead>(
 }
 
 /// A byte count for people: "12.3 MB", "512 KB", "100 bytes".
-pub(super) fn human_size(bytes: usize) -> String {
+pub fn human_size(bytes: usize) -> String {
     const KB: f64 = 1024.0;
     const MB: f64 = KB * 1024.0;
     let b = bytes as f64;

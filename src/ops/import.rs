@@ -1,17 +1,23 @@
-//! `replydesk import PATH`: read JSONL, mbox or Maildir, thread, merge.
+//! `replydesk import PATH`: read JSONL, mbox or Maildir (only what is new
+//! since the last import of the path, unless `--full`), thread, merge.
 //!
 //! Every rejected record is reported on stderr with its position and reason
 //! (`replydesk: import: line 17: bad date: …`), the good ones are kept, and
-//! one summary line goes to stdout. Exit 0 when nothing was rejected, 1
+//! one summary line goes to stdout, after a line saying what was left
+//! unread when something was. Senders found to be the team are told on
+//! stderr before anything is written. Exit 0 when nothing was rejected, 1
 //! when something was, 2 when the input as a whole cannot be used (no such
-//! path, unknown format).
+//! path, unknown format, a bad `--team-domain`).
 
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::commands::{AppError, Context};
-use crate::import::{self, ImportError, ImportOptions, ImportReport, Phase, Progress};
-use crate::mail::{ReadError, ReadOptions};
+use crate::import::{
+    self, Event, FoundTeam, ImportError, ImportOptions, ImportReport, PathInput, Phase, Progress,
+    ReadScope,
+};
+use crate::mail::{ReadError, ReadOptions, human_size};
 use indicatif::ProgressBar;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Repair notes shown before "… and N more".
 const NOTES_SHOWN: usize = 20;
@@ -26,25 +32,47 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<(), AppError> {
         Some(f) => f,
         None => crate::mail::detect(&args.path).map_err(read_error)?,
     };
-    let items = crate::mail::read(&args.path, Some(format), &read_opts).map_err(read_error)?;
+    let mut team_domains = Vec::new();
+    for domain in settings.team_domains.iter().chain(&args.team_domains) {
+        team_domains.push(team_domain(domain)?);
+    }
     let opts = ImportOptions {
         thread_window: chrono::Duration::days(i64::from(settings.thread_window_days)),
         team_addresses: settings.team_addresses.clone(),
+        team_domains,
+        detect_team: settings.detect_team && !args.no_detect_team,
         channel: channel(format).to_string(),
         label: args.path.display().to_string(),
         rep: Some(ctx.loaded.settings.rep.clone()),
         ..ImportOptions::default()
     };
-    let bars = PhaseBars::default();
-    let report = import::import(&ctx.db, items, &opts, move |p| bars.show(p))
-        .await
-        .map_err(|e| match e {
-            ImportError::Db(e) => AppError::Db(e),
-            ImportError::Failed(m) => AppError::Failed(format!("import: {m}")),
-        })?;
+    let input = PathInput {
+        path: &args.path,
+        format: Some(format),
+        read: read_opts,
+        full: args.full,
+    };
+    let bars = Arc::new(PhaseBars::default());
+    let shown = bars.clone();
+    let report = import::import_path(&ctx.db, &input, &opts, move |event| match event {
+        Event::Progress(p) => shown.show(p),
+        Event::TeamFound(found) => shown.warn(&team_warning(&found)),
+    })
+    .await
+    .map_err(|e| match e {
+        ImportError::Db(e) => AppError::Db(e),
+        ImportError::Read(e) => read_error(e),
+        ImportError::Failed(m) => AppError::Failed(format!("import: {m}")),
+    })?;
+    drop(bars);
     print_problems(&report);
     let mut out = crate::out::Out::stdout();
-    out.line(summary(&report))?;
+    if let Some(line) = scope_line(&report.scope) {
+        out.line(line)?;
+    }
+    if report.scope != ReadScope::Unchanged {
+        out.line(summary(&report))?;
+    }
     out.finish()?;
     if report.rejected.is_empty() {
         Ok(())
@@ -55,6 +83,78 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> Result<(), AppError> {
             report.read
         )))
     }
+}
+
+/// A `--team-domain` or `import.team_domains` entry, as the team matches it.
+fn team_domain(raw: &str) -> Result<String, AppError> {
+    let domain = raw.trim().trim_start_matches('@').to_lowercase();
+    let valid = !domain.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    if valid {
+        Ok(domain)
+    } else {
+        Err(AppError::Usage(format!(
+            "import: team domain {:?} is not a domain name; pass what follows the @, e.g. --team-domain sales.example.com",
+            crate::text::sanitize_line(raw)
+        )))
+    }
+}
+
+/// What was left unread, when something was.
+pub fn scope_line(scope: &ReadScope) -> Option<String> {
+    match *scope {
+        ReadScope::All => None,
+        ReadScope::Full => Some("read everything again, as --full asks".into()),
+        ReadScope::Changed => {
+            Some("changed since the last import (not only appended to): read it all again".into())
+        }
+        ReadScope::Unchanged => Some(
+            "unchanged since the last import: nothing to read (--full reads it all again)".into(),
+        ),
+        ReadScope::Appended { bytes } => Some(format!(
+            "read {} appended since the last import",
+            human_size(usize::try_from(bytes).unwrap_or(usize::MAX))
+        )),
+        ReadScope::NewFiles { files } => Some(format!(
+            "read the {files} new {}; the others are unchanged since the last import",
+            if files == 1 { "file" } else { "files" }
+        )),
+    }
+}
+
+/// One line: how many senders, at which domains, and what to do about it.
+pub fn team_warning(found: &FoundTeam) -> String {
+    let n = found.senders();
+    let mut parts: Vec<String> = found
+        .domains
+        .iter()
+        .map(|(domain, senders)| format!("{} at {domain}", senders.len()))
+        .collect();
+    match found.addresses.as_slice() {
+        [] => {}
+        [one] => parts.push(one.clone()),
+        [first, rest @ ..] => parts.push(format!("{first} and {} more", rest.len())),
+    }
+    let explicit = match found.domains.first() {
+        Some((domain, _)) => format!("--team-domain {domain} or `replydesk rep add EMAIL`"),
+        None => "`replydesk rep add EMAIL` or import.team_addresses".to_string(),
+    };
+    let (senders, write, are) = if n == 1 {
+        ("sender", "writes", "is not a registered rep")
+    } else {
+        ("senders", "write", "are not registered reps")
+    };
+    crate::text::sanitize_line(&format!(
+        "replydesk: import: {n} {senders} ({}) {write} to many correspondents but {are}: \
+         importing their mail as the team's (outbound, never leads); make it explicit with \
+         {explicit}, or turn this off with --no-detect-team",
+        parts.join(", ")
+    ))
 }
 
 /// Mail arrives by email; JSONL records come from wherever they were exported.
@@ -122,6 +222,14 @@ struct PhaseBars {
 }
 
 impl PhaseBars {
+    /// A line on stderr that the bar does not overwrite.
+    fn warn(&self, line: &str) {
+        match self.current.lock().ok().as_ref().and_then(|c| c.as_ref()) {
+            Some((_, bar)) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     fn show(&self, p: Progress) {
         let Ok(mut current) = self.current.lock() else {
             return;

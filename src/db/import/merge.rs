@@ -25,7 +25,7 @@
 //! then tell running TUIs (past 100 conversations they ask for a resync).
 
 use super::{Staging, Types};
-use crate::db::{ConversationStatus, DbError};
+use crate::db::{ConversationStatus, DbError, Direction};
 use chrono::{DateTime, Utc};
 use futures::pin_mut;
 use std::time::Duration;
@@ -65,12 +65,15 @@ pub struct NewConversation {
 }
 
 /// Where one staged row goes: its conversation and its rank among the
-/// conversation's new messages (by `sent_at`, then input order).
+/// conversation's new messages (by `sent_at`, then input order), and its
+/// direction (which finding the team in the mail may have changed since
+/// the row was staged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanRow {
     pub row_no: i64,
     pub conversation_id: i64,
     pub rank: i32,
+    pub direction: Direction,
 }
 
 /// One partition's share of the import.
@@ -143,7 +146,7 @@ async fn write(
 ) -> Result<Merged, DbError> {
     copy_leads(&tx, &part.leads).await?;
     copy_conversations(&tx, types, &part.conversations).await?;
-    copy_plan(&tx, &part.rows).await?;
+    copy_plan(&tx, types, &part.rows).await?;
     let mut merged = insert_messages(&tx, stage, &part.existing, careful).await?;
     merged.skipped = (part.rows.len() as u64).saturating_sub(merged.messages);
     merged.conversations = part.conversations.len() as u64;
@@ -263,22 +266,25 @@ async fn copy_conversations(
 }
 
 /// The partition's plan into a temporary table (dropped at commit).
-async fn copy_plan(tx: &Transaction<'_>, rows: &[PlanRow]) -> Result<(), DbError> {
+async fn copy_plan(tx: &Transaction<'_>, types: &Types, rows: &[PlanRow]) -> Result<(), DbError> {
     tx.batch_execute(
         "CREATE TEMP TABLE replydesk_import_plan (
-           row_no bigint NOT NULL, conversation_id bigint NOT NULL, rank integer NOT NULL
+           row_no bigint NOT NULL, conversation_id bigint NOT NULL, rank integer NOT NULL,
+           direction message_direction NOT NULL
          ) ON COMMIT DROP",
     )
     .await?;
     let sink = tx
         .copy_in(
-            "COPY replydesk_import_plan (row_no, conversation_id, rank) FROM STDIN (FORMAT binary)",
+            "COPY replydesk_import_plan (row_no, conversation_id, rank, direction)
+             FROM STDIN (FORMAT binary)",
         )
         .await?;
-    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT4]);
+    let column_types = [Type::INT8, Type::INT8, Type::INT4, types.direction.clone()];
+    let writer = BinaryCopyInWriter::new(sink, &column_types);
     pin_mut!(writer);
     for r in rows {
-        let row: [&(dyn ToSql + Sync); 3] = [&r.row_no, &r.conversation_id, &r.rank];
+        let row: [&(dyn ToSql + Sync); 4] = [&r.row_no, &r.conversation_id, &r.rank, &r.direction];
         writer.as_mut().write(&row).await?;
     }
     writer.finish().await?;
@@ -309,7 +315,7 @@ async fn insert_messages(
            INSERT INTO messages (conversation_id, seq, direction, from_addr, to_addrs, subject,
                                  body_text, body_html, source, external_id, message_id,
                                  in_reply_to, \"references\", headers, attachments, sent_at, search)
-           SELECT p.conversation_id, coalesce(b.max_seq, 0) + p.rank, s.direction, s.from_addr,
+           SELECT p.conversation_id, coalesce(b.max_seq, 0) + p.rank, p.direction, s.from_addr,
                   s.to_addrs, s.subject, s.body_text, s.body_html, s.source, s.external_id,
                   s.message_id, s.in_reply_to, s.\"references\", s.headers, s.attachments,
                   s.sent_at, s.search

@@ -11,6 +11,7 @@
 //! conversations it appends to (see [`merge`]).
 
 pub mod merge;
+pub mod sources;
 pub mod stage;
 
 pub use merge::{Merged, NewConversation, NewLead, Partition, PlanRow, merge};
@@ -381,11 +382,32 @@ pub async fn build_index(client: &Client, name: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Fresh planner statistics for the tables a large load grew, but
-/// `messages`: its ANALYZE waits for the index builds and costs seconds,
-/// so autovacuum (which a large insert triggers) does it.
-pub async fn analyze(client: &Client) -> Result<(), DbError> {
-    client.batch_execute("ANALYZE leads, conversations").await?;
+/// The planner's row estimate of each of `tables` (`pg_class.reltuples`;
+/// -1 for a table never analyzed or vacuumed).
+pub async fn row_estimates(
+    client: &Client,
+    tables: &[&str],
+) -> Result<HashMap<String, f64>, DbError> {
+    let rows = client
+        .query(
+            "SELECT c.relname, c.reltuples::float8 FROM pg_class c
+             WHERE c.relname = ANY($1) AND c.relnamespace = 'public'::regnamespace
+               AND c.relkind = 'r'",
+            &[&tables],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Fresh planner statistics for `tables` (names from
+/// [`crate::import::ANALYZED_TABLES`], never from outside).
+pub async fn analyze(client: &Client, tables: &[&str]) -> Result<(), DbError> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    client
+        .batch_execute(&format!("ANALYZE {}", tables.join(", ")))
+        .await?;
     Ok(())
 }
 

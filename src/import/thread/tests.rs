@@ -198,3 +198,33 @@ fn cycles_and_self_references_do_not_loop() {
     let t = thread(&ms, &Known::default(), WINDOW);
     assert_eq!(shape(&ms, &t), vec![vec!["<a>", "<b>"], vec!["<c>"]]);
 }
+
+#[test]
+fn one_senders_outreach_under_one_subject_is_one_conversation_per_lead() {
+    let lead = |k: usize| format!("lead{k}@example.com");
+    let mut ms: Vec<Message> = (0..5)
+        .map(|k| Message {
+            direction: Direction::Outbound,
+            lead: Some(lead(k)),
+            subject: "quick question".into(),
+            ..msg(&format!("ask{k}"), 0)
+        })
+        .collect();
+    // Answers by subject only, no headers.
+    ms.extend((0..5).map(|k| Message {
+        lead: Some(lead(k)),
+        subject: "quick question".into(),
+        ..msg(&format!("answer{k}"), 1)
+    }));
+    let t = thread(&ms, &Known::default(), WINDOW);
+    assert_eq!(t.threads.len(), 5);
+    for th in &t.threads {
+        let leads: Vec<&str> = th
+            .members
+            .iter()
+            .filter_map(|&m| ms[m].lead.as_deref())
+            .collect();
+        assert_eq!(leads.len(), 2, "an ask and its answer");
+        assert!(leads.iter().all(|l| Some(*l) == th.lead.as_deref()));
+    }
+}

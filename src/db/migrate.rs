@@ -38,6 +38,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(4, "0004", "import"),
     migration!(5, "0005", "import_sources"),
     migration!(6, "0006", "search"),
+    migration!(7, "0007", "drafts"),
 ];
 
 /// The advisory lock key that serialises migration runs ("replydsk").

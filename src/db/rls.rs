@@ -13,10 +13,11 @@ use tokio_postgres::GenericClient;
 
 /// The tables whose rows belong to a conversation (or a lead) and so are
 /// filtered by owner once row-level security is on.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     "leads",
     "conversations",
     "messages",
+    "message_intents",
     "message_embeddings",
     "suggestions",
     "outbox",
